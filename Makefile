@@ -1,0 +1,42 @@
+# medprov — run `make help` for the targets.
+SHELL := /bin/bash
+GO ?= go
+FUZZTIME ?= 15s
+BENCHTIME ?= 1x
+BIN := $(CURDIR)/bin
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the binaries into bin/
+	@mkdir -p $(BIN)
+	cd chaincode && $(GO) build -o $(BIN)/medprov-chaincode .
+	$(GO) build -o $(BIN)/ ./gateway/cmd/...
+
+.PHONY: test
+test: ## Run every test that needs no Fabric binaries, with -race, in both modules
+	cd chaincode && $(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+.PHONY: lint
+lint: ## go vet and a gofmt check in both modules
+	cd chaincode && $(GO) vet ./...
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 15s)
+	@set -e; for dir in chaincode/ledger gateway/embedded; do \
+	  mod=.; pkg=./$$dir; case $$dir in chaincode/*) mod=chaincode; pkg=./$${dir#chaincode/};; esac; \
+	  for f in $$(cd $$mod && $(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$dir $$f"; (cd $$mod && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg); \
+	  done; \
+	done
+
+.PHONY: bench
+bench: ## Run the benchmarks (BENCHTIME, default 1x; figures go to docs/BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./gateway/embedded/ ./internal/...

@@ -1,0 +1,62 @@
+package contract
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
+	"github.com/medprov/medprov/chaincode/ledger"
+)
+
+// Chaincode is the medprov chaincode as a peer runs it: the contract API's
+// dispatcher behind a front door that rejects unknown transactions and wrong
+// argument counts with medprov errors, and renders every other failure as
+// "CODE: message".
+type Chaincode struct {
+	inner *contractapi.ContractChaincode
+	args  map[string][]string
+}
+
+// New builds the chaincode.
+func New() (*Chaincode, error) {
+	inner, err := contractapi.NewChaincode(newContract())
+	if err != nil {
+		return nil, fmt.Errorf("build contract: %w", err)
+	}
+	args := make(map[string][]string, len(Signatures))
+	for _, s := range Signatures {
+		args[s.Name] = s.Args
+	}
+	return &Chaincode{inner: inner, args: args}, nil
+}
+
+// metadataTx is the contract API's own transaction that returns the
+// chaincode metadata; it is passed through.
+const metadataTx = "org.hyperledger.fabric:GetMetadata"
+
+// Init runs at instantiation; medprov needs no initialisation.
+func (c *Chaincode) Init(stub shim.ChaincodeStubInterface) *peer.Response {
+	return shim.Success(nil)
+}
+
+// Invoke checks the transaction name and argument count, then dispatches.
+func (c *Chaincode) Invoke(stub shim.ChaincodeStubInterface) *peer.Response {
+	fn, params := stub.GetFunctionAndParameters()
+	if fn != metadataTx {
+		want, ok := c.args[fn]
+		if !ok {
+			return shim.Error(ledger.InvalidArgument("function", "unknown transaction; see docs/chaincode-api.md for the list").Error())
+		}
+		if len(params) != len(want) {
+			return shim.Error(ledger.InvalidArgument("arguments", "%s takes %d argument(s): %s; got %d", fn, len(want), strings.Join(want, ", "), len(params)).Error())
+		}
+	}
+	resp := c.inner.Invoke(stub)
+	if resp.Status >= shim.ERRORTHRESHOLD {
+		resp.Message = ledger.ParseError(resp.Message).Error()
+	}
+	return resp
+}

@@ -1,0 +1,212 @@
+package state
+
+import (
+	"strings"
+	"time"
+
+	"github.com/medprov/medprov/chaincode/ledger"
+)
+
+// AccessEvent returns a committed access event, or ledger.ErrNotFound.
+func (s *Store) AccessEvent(txID string) (ledger.AccessEvent, error) {
+	k, err := s.key(objAccess, txID)
+	if err != nil {
+		return ledger.AccessEvent{}, err
+	}
+	var ev ledger.AccessEvent
+	err = s.read(k, ledger.KindAccessEvent, "access event "+txID, &ev)
+	return ev, err
+}
+
+// PutAccessEvent writes an access event and its index entries: by record;
+// by patient, by requester and by day, each once for every custodian ("*",
+// read by auditors) and once under the record's custodian (read by the
+// custodian); and, for events with alerts, by day in the alert index.
+func (s *Store) PutAccessEvent(ev ledger.AccessEvent) error {
+	ev.Kind, ev.SchemaVersion = ledger.KindAccessEvent, ledger.SchemaVersion
+	k, err := s.key(objAccess, ev.TxID)
+	if err != nil {
+		return err
+	}
+	if err := s.write(k, ev); err != nil {
+		return err
+	}
+	for _, attrs := range accessIndexKeys(ev) {
+		if err := s.mark(objAccessIndex, attrs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func accessIndexKeys(ev ledger.AccessEvent) [][]string {
+	ts, day := keyTime(ev.At), dayOf(ev.At)
+	keys := [][]string{{dimRecord, scopeAll, ev.RecordID, ts, ev.TxID}}
+	for _, scope := range []string{scopeAll, ev.Custodian} {
+		keys = append(keys,
+			[]string{dimPatient, scope, ev.Patient, ts, ev.TxID},
+			[]string{dimRequester, scope, ev.Requester.MSPID, ts, ev.TxID},
+			[]string{dimDay, scope, day, ts, ev.TxID},
+		)
+		if len(ev.Alerts) > 0 {
+			keys = append(keys, []string{dimAlert, scope, day, ts, ev.TxID})
+		}
+	}
+	return keys
+}
+
+// denialCounter counts one organisation's denials in one hour.
+type denialCounter struct {
+	document
+	Count int `json:"count"`
+}
+
+// CountDenial adds one to the requester's denial count for the hour of at
+// and returns the new count.
+func (s *Store) CountDenial(requesterMSP string, at time.Time) (int, error) {
+	k, err := s.key(objDenials, requesterMSP, at.UTC().Format("2006-01-02T15"))
+	if err != nil {
+		return 0, err
+	}
+	c := denialCounter{document: document{Kind: ledger.KindDenialCounter, SchemaVersion: ledger.SchemaVersion}}
+	if err := s.read(k, ledger.KindDenialCounter, "denial counter", &c); err != nil && !isNotFound(err) {
+		return 0, err
+	}
+	c.Count++
+	return c.Count, s.write(k, c)
+}
+
+func isNotFound(err error) bool {
+	e, ok := err.(*ledger.Error)
+	return ok && e.Code == ledger.CodeNotFound
+}
+
+// AccessScope says whose events a query may see: every custodian's (for
+// auditors) or one custodian's.
+type AccessScope struct {
+	Custodian string // empty for every custodian
+}
+
+func (sc AccessScope) attr() string {
+	if sc.Custodian == "" {
+		return scopeAll
+	}
+	return sc.Custodian
+}
+
+// AccessByRecord returns one page of a record's access events in time order.
+// The caller has checked that the scope may see the record.
+func (s *Store) AccessByRecord(recordID string, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	return s.accessRun("record", []string{dimRecord, scopeAll, recordID}, w, size, bookmark)
+}
+
+// AccessByPatient returns one page of a patient's access events.
+func (s *Store) AccessByPatient(scope AccessScope, patient string, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	return s.accessRun("patient", []string{dimPatient, scope.attr(), patient}, w, size, bookmark)
+}
+
+// AccessByRequester returns one page of the access events of one requesting
+// organisation.
+func (s *Store) AccessByRequester(scope AccessScope, requesterMSP string, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	return s.accessRun("requester", []string{dimRequester, scope.attr(), requesterMSP}, w, size, bookmark)
+}
+
+// AccessByTime returns one page of all access events in a window.
+func (s *Store) AccessByTime(scope AccessScope, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	return s.accessDays("time", dimDay, scope, w, size, bookmark)
+}
+
+// Alerts returns one page of the events with alerts in a window.
+func (s *Store) Alerts(scope AccessScope, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	return s.accessDays("alerts", dimAlert, scope, w, size, bookmark)
+}
+
+// accessRun pages through one index prefix in time order, skipping entries
+// before the window and stopping at its end.
+func (s *Store) accessRun(tag string, prefix []string, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	inner, err := decodeBookmark("query.bookmark", tag, bookmark)
+	if err != nil {
+		return ledger.Page[ledger.AccessEvent]{}, err
+	}
+	events, next, err := s.collect(prefix, w, size, inner)
+	if err != nil {
+		return ledger.Page[ledger.AccessEvent]{}, err
+	}
+	return ledger.Page[ledger.AccessEvent]{Items: events, Bookmark: encodeBookmark(tag, next)}, nil
+}
+
+// accessDays pages through a day-bucketed index, one day's prefix after
+// another, from the window's first day to its last. The bookmark is the
+// current day and the shim bookmark within it.
+func (s *Store) accessDays(tag, dim string, scope AccessScope, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
+	cursor, err := decodeBookmark("query.bookmark", tag, bookmark)
+	if err != nil {
+		return ledger.Page[ledger.AccessEvent]{}, err
+	}
+	first, last := dayOf(w.From), dayOf(w.To.Add(-time.Nanosecond))
+	day, inner := first, ""
+	if cursor != "" {
+		d, rest, ok := strings.Cut(cursor, "|")
+		if _, perr := time.Parse("2006-01-02", d); !ok || perr != nil || d < first || d > last {
+			return ledger.Page[ledger.AccessEvent]{}, ledger.InvalidArgument("query.bookmark", "want a bookmark returned by a previous page of the same query")
+		}
+		day, inner = d, rest
+	}
+	var out []ledger.AccessEvent
+	for {
+		events, next, err := s.collect([]string{dim, scope.attr(), day}, w, size-int32(len(out)), inner)
+		if err != nil {
+			return ledger.Page[ledger.AccessEvent]{}, err
+		}
+		out = append(out, events...)
+		if next != "" {
+			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: encodeBookmark(tag, day+"|"+next)}, nil
+		}
+		if day == last {
+			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: ""}, nil
+		}
+		day, inner = nextDay(day), ""
+		if int32(len(out)) == size {
+			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: encodeBookmark(tag, day+"|")}, nil
+		}
+	}
+}
+
+func nextDay(day string) string {
+	t, _ := time.Parse("2006-01-02", day)
+	return t.AddDate(0, 0, 1).Format("2006-01-02")
+}
+
+// collect reads up to size events under one index prefix (attributes:
+// dimension, scope, value; then time and txID), from a shim bookmark, keeping
+// those inside the window. It returns the shim bookmark to continue from,
+// empty when the prefix or the window is exhausted.
+func (s *Store) collect(prefix []string, w ledger.AuditWindow, size int32, inner string) ([]ledger.AccessEvent, string, error) {
+	from, to := keyTime(w.From), keyTime(w.To)
+	var out []ledger.AccessEvent
+	for int32(len(out)) < size {
+		sc, err := s.page(objAccessIndex, prefix, size-int32(len(out)), inner)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, a := range sc.attrs {
+			ts, txID := a[3], a[4]
+			if ts < from {
+				continue
+			}
+			if ts >= to {
+				return out, "", nil
+			}
+			ev, err := s.AccessEvent(txID)
+			if err != nil {
+				return nil, "", err
+			}
+			out = append(out, ev)
+		}
+		if sc.bookmark == "" {
+			return out, "", nil
+		}
+		inner = sc.bookmark
+	}
+	return out, inner, nil
+}
