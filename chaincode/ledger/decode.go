@@ -1,0 +1,53 @@
+package ledger
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+)
+
+// jsonProblem describes a JSON decoding error by position and field, never
+// by the offending value.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "malformed JSON"
+	case errors.As(err, &typ):
+		return "field " + typ.Field + " has the wrong type, want " + typ.Type.String()
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "empty or truncated JSON"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + clip(strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return "malformed JSON"
+	}
+}
+
+// DecodeStrict decodes a JSON request argument into v, refusing unknown
+// fields, trailing data and oversized input, with an error naming arg.
+func DecodeStrict(arg, s string, v any) error {
+	if len(s) > MaxRequestBytes {
+		return InvalidArgument(arg, "want at most %d bytes of JSON", MaxRequestBytes)
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return InvalidArgument(arg, "want a JSON object with the documented fields: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return InvalidArgument(arg, "want exactly one JSON object")
+	}
+	return nil
+}
+
+// clip bounds untrusted text quoted in an error message.
+func clip(s string) string {
+	const most = 40
+	if len(s) <= most {
+		return s
+	}
+	return s[:most] + "..."
+}
