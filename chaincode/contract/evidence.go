@@ -159,7 +159,7 @@ func (c *Contract) EraseRecord(ctx *Context, request string) (string, error) {
 	}
 	st := ctx.store()
 	tomb := &ledger.Erasure{Reason: req.Reason, ErasedAt: ctx.now, TxID: ctx.txID()}
-	for v := 1; v <= latest.Version; v++ {
+	for v, last := 1, latest.Version; v <= last; v++ {
 		r, err := st.Record(req.RecordID, v)
 		if err != nil {
 			return "", err
