@@ -1,0 +1,45 @@
+package contracttest
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/medprov/medprov/chaincode/contract"
+	"github.com/medprov/medprov/chaincode/ledger"
+)
+
+func contractSignatures() []string {
+	var out []string
+	for _, s := range contract.Signatures {
+		out = append(out, s.Name)
+	}
+	return out
+}
+
+// The signature table is what the chaincode's front door enforces; it must
+// match the contract's exported methods exactly.
+func TestSignaturesMatchTheContractMethods(t *testing.T) {
+	typ := reflect.TypeOf(&contract.Contract{})
+	seen := map[string]bool{}
+	for _, s := range contract.Signatures {
+		m, ok := typ.MethodByName(s.Name)
+		if !ok {
+			t.Errorf("%s is in Signatures but not a method of Contract", s.Name)
+			continue
+		}
+		// receiver, ctx, then the string arguments.
+		if got := m.Type.NumIn() - 2; got != len(s.Args) {
+			t.Errorf("%s takes %d arguments, Signatures lists %d", s.Name, got, len(s.Args))
+		}
+		if len(ledger.AllowedRoles(s.Name)) == 0 {
+			t.Errorf("%s has no role policy", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	for i := range typ.NumMethod() {
+		m := typ.Method(i)
+		if m.Type.NumIn() >= 2 && m.Type.In(1) == reflect.TypeOf(&contract.Context{}) && !seen[m.Name] {
+			t.Errorf("method %s is not in Signatures", m.Name)
+		}
+	}
+}
