@@ -106,7 +106,7 @@ func (r LogAccessRequest) Validate() error {
 	if err := CheckID("request.recordId", r.RecordID); err != nil {
 		return err
 	}
-	if r.Version < 0 {
+	if r.Version < 0 || r.Version > maxVersion {
 		return InvalidArgument("request.version", "want a version number from 1, or omit it for the latest")
 	}
 	if _, err := ParsePurpose("request.purpose", string(r.Purpose)); err != nil {

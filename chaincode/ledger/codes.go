@@ -56,9 +56,11 @@ func ParseConfidentiality(arg, s string) (Confidentiality, error) {
 	return "", InvalidArgument(arg, "want an HL7 confidentiality code, one of %s", joinCodes(Confidentialities))
 }
 
-// Covers reports whether clearance c reaches confidentiality level x.
+// Covers reports whether clearance c reaches confidentiality level x. An
+// unknown code on either side covers nothing: the check fails closed.
 func (c Confidentiality) Covers(x Confidentiality) bool {
-	return slices.Index(Confidentialities, c) >= slices.Index(Confidentialities, x)
+	i, j := slices.Index(Confidentialities, c), slices.Index(Confidentialities, x)
+	return i >= 0 && j >= 0 && i >= j
 }
 
 // Purpose is an HL7 v3 PurposeOfUse code.

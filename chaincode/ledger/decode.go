@@ -37,7 +37,7 @@ func DecodeStrict(arg, s string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return InvalidArgument(arg, "want a JSON object with the documented fields: %s", jsonProblem(err))
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return InvalidArgument(arg, "want exactly one JSON object")
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -61,7 +62,7 @@ func ParsePatientKey(arg, b64 string) (PatientKey, error) {
 		return PatientKey{}, InvalidArgument(arg, "want base64 of a PKIX Ed25519 or ECDSA P-256 public key")
 	}
 	der, err := base64.StdEncoding.Strict().DecodeString(b64)
-	if err != nil {
+	if err != nil || strings.ContainsAny(b64, "\r\n") {
 		return PatientKey{}, InvalidArgument(arg, "want standard base64")
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
@@ -116,7 +117,7 @@ func (k PatientKey) Verify(arg string, msg []byte, sigB64 string) error {
 		return InvalidArgument(arg, "want a base64 signature")
 	}
 	sig, err := base64.StdEncoding.Strict().DecodeString(sigB64)
-	if err != nil {
+	if err != nil || strings.ContainsAny(sigB64, "\r\n") {
 		return InvalidArgument(arg, "want standard base64")
 	}
 	ok := false

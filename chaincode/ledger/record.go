@@ -89,8 +89,8 @@ func (r AnchorRequest) Validate() error {
 		if err := CheckID("request.derivedFrom.recordId", d.RecordID); err != nil {
 			return err
 		}
-		if d.Version < 1 {
-			return InvalidArgument("request.derivedFrom.version", "want a version number from 1")
+		if d.Version < 1 || d.Version > maxVersion {
+			return InvalidArgument("request.derivedFrom.version", "want a version number from 1 to %d", maxVersion)
 		}
 	}
 	return nil

@@ -27,7 +27,7 @@ const (
 var (
 	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$`)
 	mspPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$`)
-	loincPattern  = regexp.MustCompile(`^[0-9]{1,7}-[0-9]$`)
+	loincPattern  = regexp.MustCompile(`^[1-9][0-9]{0,6}-[0-9]$`)
 	txIDPattern   = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	endpointRegex = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$`)
 )
@@ -135,11 +135,14 @@ func ParseTime(arg, s string) (time.Time, error) {
 	return t, nil
 }
 
+// maxVersion bounds record versions.
+const maxVersion = 1_000_000
+
 // ParseVersion reads a record version: a decimal integer from 1.
 func ParseVersion(arg, s string) (int, error) {
 	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 || v > 1_000_000 || strconv.Itoa(v) != s {
-		return 0, InvalidArgument(arg, "want a version number from 1 to 1000000")
+	if err != nil || v < 1 || v > maxVersion || strconv.Itoa(v) != s {
+		return 0, InvalidArgument(arg, "want a version number from 1 to %d", maxVersion)
 	}
 	return v, nil
 }
