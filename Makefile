@@ -17,6 +17,12 @@ build: ## Build the binaries into bin/
 	cd chaincode && $(GO) build -o $(BIN)/medprov-chaincode .
 	$(GO) build -o $(BIN)/ ./gateway/cmd/...
 
+.PHONY: demo
+demo: ## Build and play the walkthrough on a fresh development consortium
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/medprov-demo ./gateway/cmd/medprov-demo
+	$(BIN)/medprov-demo
+
 .PHONY: test
 test: ## Run every test that needs no Fabric binaries, with -race, in both modules
 	cd chaincode && $(GO) test -race -shuffle=on -count=1 ./...
@@ -30,7 +36,7 @@ lint: ## go vet and a gofmt check in both modules
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 15s)
-	@set -e; for dir in chaincode/ledger gateway/embedded; do \
+	@set -e; for dir in chaincode/ledger gateway/embedded internal/contracttest; do \
 	  mod=.; pkg=./$$dir; case $$dir in chaincode/*) mod=chaincode; pkg=./$${dir#chaincode/};; esac; \
 	  for f in $$(cd $$mod && $(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$dir $$f"; (cd $$mod && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg); \
