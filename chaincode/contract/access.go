@@ -27,7 +27,7 @@ func eventOf(ev ledger.AccessEvent) accessEvent {
 // EMERGENCY (break-the-glass, flagged as an alert) for a clinician with
 // purpose ETREAT and a justification code when no consent covers it;
 // otherwise DENIED with a reason. A denial is a committed transaction, not
-// an error; the fifth and later denials of one organisation within a clock
+// an error; the event returned for a denial leaves out the patient; the fifth and later denials of one organisation within a clock
 // hour are flagged DENIAL_BURST. request is a JSON ledger.AccessRequest.
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND (no such record,
 // or above the caller's clearance), FAILED_PRECONDITION (the caller's own
@@ -75,6 +75,12 @@ func (c *Contract) RequestAccess(ctx *Context, request string) (string, error) {
 	if err := st.Emit(EventAccessDecided, eventOf(ev)); err != nil {
 		return "", err
 	}
+	if ev.Decision == ledger.DecisionDenied {
+		// The stored event keeps the patient for the custodian and
+		// auditors; a requester that was refused does not learn who the
+		// record is about.
+		ev.Patient = ""
+	}
 	return output(withEventKind(ev))
 }
 
@@ -89,7 +95,7 @@ func withEventKind(ev ledger.AccessEvent) ledger.AccessEvent {
 // OUTSIDE_CARE_RELATIONSHIP for auditors. request is a JSON
 // ledger.LogAccessRequest (version 0 or absent: the latest). Returns the
 // ledger.AccessEvent. Errors: INVALID_ARGUMENT, PERMISSION_DENIED,
-// NOT_FOUND. Event: AccessLogged.
+// NOT_FOUND, FAILED_PRECONDITION (record erased). Event: AccessLogged.
 func (c *Contract) LogAccess(ctx *Context, request string) (string, error) {
 	if err := ctx.authorize(ledger.TxLogAccess); err != nil {
 		return "", err
@@ -104,6 +110,9 @@ func (c *Contract) LogAccess(ctx *Context, request string) (string, error) {
 	rec, err := ctx.custodianRecord(req.RecordID)
 	if err != nil {
 		return "", err
+	}
+	if rec.Status == ledger.StatusErased {
+		return "", ledger.FailedPrecondition("record %s is erased: its content can no longer be read", req.RecordID)
 	}
 	st := ctx.store()
 	if req.Version != 0 && req.Version != rec.Version {

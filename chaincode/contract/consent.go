@@ -64,7 +64,8 @@ func (c *Contract) GrantConsent(ctx *Context, consent, signature string) (string
 // ledger.ConsentRevocation; signature is the patient's signature over its
 // canonical encoding; its sequence must be the patient's next. Accesses
 // decided after the revocation commits are denied. Returns the revoked
-// ledger.Consent. Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND,
+// ledger.Consent to an organisation that may read it (GetConsent's rule),
+// otherwise its ID, patient, grantee and status. Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND,
 // FAILED_PRECONDITION (sequence, or already revoked). Event: ConsentRevoked.
 func (c *Contract) RevokeConsent(ctx *Context, revocation, signature string) (string, error) {
 	if err := ctx.authorize(ledger.TxRevokeConsent); err != nil {
@@ -77,17 +78,19 @@ func (c *Contract) RevokeConsent(ctx *Context, revocation, signature string) (st
 	if err := r.Validate(); err != nil {
 		return "", err
 	}
+	// The patient's signature is checked first, so that nobody but the
+	// patient learns anything about the consent from the answer.
+	p, err := ctx.patientSigned("revocation", r.Patient, r.Sequence, r.CanonicalBytes(), signature)
+	if err != nil {
+		return "", err
+	}
 	st := ctx.store()
 	stored, err := st.Consent(r.ConsentID)
 	if err != nil {
 		return "", err
 	}
 	if stored.Patient != r.Patient {
-		return "", ledger.InvalidArgument("revocation.patient", "want the patient who granted consent %s", r.ConsentID)
-	}
-	p, err := ctx.patientSigned("revocation", r.Patient, r.Sequence, r.CanonicalBytes(), signature)
-	if err != nil {
-		return "", err
+		return "", ledger.NotFound("consent %s", r.ConsentID)
 	}
 	if stored.Status == ledger.ConsentRevoked {
 		return "", ledger.FailedPrecondition("consent %s is already revoked", r.ConsentID)
@@ -101,8 +104,14 @@ func (c *Contract) RevokeConsent(ctx *Context, revocation, signature string) (st
 	if err := st.PutConsent(stored, false); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventConsentRevoked, consentEvent{stored.ConsentID, stored.Patient, stored.Grantee.MSPID, stored.Status}); err != nil {
+	summary := consentEvent{stored.ConsentID, stored.Patient, stored.Grantee.MSPID, stored.Status}
+	if err := st.Emit(EventConsentRevoked, summary); err != nil {
 		return "", err
+	}
+	if !ctx.canSeeConsent(stored) {
+		// Any custodian may carry a patient's revocation; one that may not
+		// read the consent gets the identifiers and the new status only.
+		return output(summary)
 	}
 	return output(stored)
 }

@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"crypto/hmac"
+
 	"github.com/medprov/medprov/chaincode/ledger"
 )
 
@@ -293,8 +295,9 @@ func (c *Contract) ListPatientRecords(ctx *Context, patient, pageSize, bookmark 
 // VerifyRecord checks a commitment against one version of a record: any
 // member may call it, since it discloses nothing to someone who does not
 // already hold the document and its salt. A record above the caller's
-// clearance is NOT_FOUND. Returns a ledger.Verification: match, status,
-// custodian, anchoring transaction and time.
+// clearance is NOT_FOUND. Returns a ledger.Verification: on a match, the
+// status, custodian, anchoring transaction and time; on a mismatch only
+// match=false.
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND.
 func (c *Contract) VerifyRecord(ctx *Context, recordID, version, commitment string) (string, error) {
 	if err := ctx.authorize(ledger.TxVerifyRecord); err != nil {
@@ -317,8 +320,12 @@ func (c *Contract) VerifyRecord(ctx *Context, recordID, version, commitment stri
 	if !ctx.caller.Sees(rec) {
 		return "", ledger.NotFound("record %s version %d", recordID, v)
 	}
+	if !hmac.Equal([]byte(rec.Commitment), []byte(commitment)) {
+		// Someone without the document learns only that it does not match.
+		return output(ledger.Verification{RecordID: rec.RecordID, Version: rec.Version})
+	}
 	return output(ledger.Verification{
-		RecordID: rec.RecordID, Version: rec.Version, Match: rec.Commitment == commitment,
-		Status: rec.Status, Custodian: rec.Custodian, TxID: rec.TxID, AnchoredAt: rec.AnchoredAt,
+		RecordID: rec.RecordID, Version: rec.Version, Match: true,
+		Status: rec.Status, Custodian: rec.Custodian, TxID: rec.TxID, AnchoredAt: &rec.AnchoredAt,
 	})
 }

@@ -51,7 +51,7 @@ func (ctx *Context) patientSigned(arg, pseudonym string, sequence uint64, msg []
 	}
 	key, err := ledger.ParsePatientKey("stored patient key", p.PublicKey)
 	if err != nil {
-		return p, ledger.Internal("stored patient key", err)
+		return p, &ledger.Error{Code: ledger.CodeInternal, Message: "stored patient key does not parse", Err: err}
 	}
 	if err := key.Verify("signature", msg, sig); err != nil {
 		return p, err
@@ -100,7 +100,8 @@ func (c *Contract) RotatePatientKey(ctx *Context, rotation, signature string) (s
 }
 
 // GetPatient returns a registered patient: pseudonym, public key and the
-// sequence number the patient's next signed statement must carry. Any
+// sequence number of the patient's last signed statement (the next one must
+// carry that number plus one). Any
 // member may read it. Errors: INVALID_ARGUMENT, PERMISSION_DENIED,
 // NOT_FOUND.
 func (c *Contract) GetPatient(ctx *Context, patient string) (string, error) {

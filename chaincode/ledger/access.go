@@ -48,9 +48,9 @@ const (
 	AlertDenialBurst Alert = "DENIAL_BURST"
 )
 
-// DenialBurstThreshold is how many denials one organisation may collect in
-// one clock hour (UTC, by transaction time) before each further denial is
-// flagged as a DENIAL_BURST alert.
+// DenialBurstThreshold is the count of denials of one organisation within
+// one clock hour (UTC, by transaction time) from which on each denial is
+// flagged as a DENIAL_BURST alert: the fifth denial is the first flagged.
 const DenialBurstThreshold = 5
 
 // AccessRequest is the argument of RequestAccess. JustificationCode is
@@ -142,7 +142,7 @@ type AccessEvent struct {
 	RecordID         string       `json:"recordId"`
 	Version          int          `json:"version"`
 	Custodian        string       `json:"custodian"`
-	Patient          string       `json:"patient"`
+	Patient          string       `json:"patient,omitempty"`
 	Requester        Requester    `json:"requester"`
 	Purpose          Purpose      `json:"purpose"`
 	Decision         Decision     `json:"decision"`

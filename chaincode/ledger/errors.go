@@ -87,9 +87,9 @@ func FailedPrecondition(format string, args ...any) *Error {
 	return newError(CodeFailedPrecondition, format, args...)
 }
 
-// Internal wraps err as an INTERNAL error with context. The message of err is
-// kept out of the rendered text when it could carry stored data; callers pass
-// only errors from encoding and the shim.
+// Internal wraps err as an INTERNAL error with context; the rendered text
+// includes err's message, so callers pass only errors from encoding and the
+// shim, which carry no stored values.
 func Internal(context string, err error) *Error {
 	return &Error{Code: CodeInternal, Message: context + ": " + err.Error(), Err: err}
 }

@@ -146,12 +146,13 @@ func (r EraseRequest) Validate() error {
 }
 
 // Verification is the answer of VerifyRecord.
+// The other fields are set only on a match.
 type Verification struct {
-	RecordID   string    `json:"recordId"`
-	Version    int       `json:"version"`
-	Match      bool      `json:"match"`
-	Status     string    `json:"status"`
-	Custodian  string    `json:"custodian"`
-	TxID       string    `json:"txId"`
-	AnchoredAt time.Time `json:"anchoredAt"`
+	RecordID   string     `json:"recordId"`
+	Version    int        `json:"version"`
+	Match      bool       `json:"match"`
+	Status     string     `json:"status,omitempty"`
+	Custodian  string     `json:"custodian,omitempty"`
+	TxID       string     `json:"txId,omitempty"`
+	AnchoredAt *time.Time `json:"anchoredAt,omitempty"`
 }

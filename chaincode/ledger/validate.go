@@ -19,7 +19,7 @@ const (
 	MaxPageSize       = 1000
 	DefaultPageSize   = 100
 	MaxRequestBytes   = 16 << 10
-	MaxEndpointLength = 253 + 6
+	MaxEndpointLength = maxHostLength + 6
 	MaxPEMBytes       = 8 << 10
 	MaxBookmarkLength = 1024
 )
@@ -29,7 +29,7 @@ var (
 	mspPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$`)
 	loincPattern  = regexp.MustCompile(`^[1-9][0-9]{0,6}-[0-9]$`)
 	txIDPattern   = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	endpointRegex = regexp.MustCompile(`^[A-Za-z0-9.-]{1,253}:[0-9]{1,5}$`)
+	endpointRegex = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*:[0-9]{1,5}$`)
 )
 
 // CheckID validates an opaque identifier (record or consent ID): 3 to 64
@@ -70,9 +70,12 @@ func CheckHash32(arg, s string) error {
 	return nil
 }
 
+// maxHostLength is the longest DNS name.
+const maxHostLength = 253
+
 // CheckEndpoint validates a gateway endpoint written as host:port.
 func CheckEndpoint(arg, s string) error {
-	if !endpointRegex.MatchString(s) {
+	if len(s) > MaxEndpointLength || !endpointRegex.MatchString(s) || strings.LastIndexByte(s, ':') > maxHostLength {
 		return InvalidArgument(arg, "want host:port with a DNS name or IPv4 address")
 	}
 	port, _ := strconv.Atoi(s[strings.LastIndexByte(s, ':')+1:])

@@ -91,25 +91,32 @@ func TestCheckHash32(t *testing.T) {
 	})
 }
 
+// host253 is a valid DNS name of 253 characters: three labels of 63 and one
+// of 61, joined by dots.
+var host253 = strings.Repeat(strings.Repeat("a", 63)+".", 3) + strings.Repeat("b", 61)
+
 func TestCheckEndpoint(t *testing.T) {
 	check(t, ledger.CheckEndpoint, map[string]strCase{
-		"a DNS name and port are accepted":      {"gw.org1.example:7443", true},
-		"an IPv4 address and port are accepted": {"10.0.0.1:443", true},
-		"port 1 is accepted":                    {"gw:1", true},
-		"port 65535 is accepted":                {"gw:65535", true},
-		"port 0 is rejected":                    {"gw:0", false},
-		"port 65536 is rejected":                {"gw:65536", false},
-		"a six-digit port is rejected":          {"gw:100000", false},
-		"a missing port is rejected":            {"gw.example", false},
-		"an empty port is rejected":             {"gw:", false},
-		"a missing host is rejected":            {":443", false},
-		"a URL with a scheme is rejected":       {"https://gw:443", false},
-		"an IPv6 literal is rejected":           {"[::1]:443", false},
-		"a host with an underscore is rejected": {"gw_1:443", false},
-		"a host longer than 253 is rejected":    {strings.Repeat("a", 254) + ":443", false},
-		"a host of 253 characters is accepted":  {strings.Repeat("a", 253) + ":443", true},
-		"a path after the port is rejected":     {"gw:443/x", false},
-		"an empty endpoint is rejected":         {"", false},
+		"a DNS name and port are accepted":         {"gw.org1.example:7443", true},
+		"an IPv4 address and port are accepted":    {"10.0.0.1:443", true},
+		"port 1 is accepted":                       {"gw:1", true},
+		"port 65535 is accepted":                   {"gw:65535", true},
+		"port 0 is rejected":                       {"gw:0", false},
+		"port 65536 is rejected":                   {"gw:65536", false},
+		"a six-digit port is rejected":             {"gw:100000", false},
+		"a missing port is rejected":               {"gw.example", false},
+		"an empty port is rejected":                {"gw:", false},
+		"a missing host is rejected":               {":443", false},
+		"a URL with a scheme is rejected":          {"https://gw:443", false},
+		"an IPv6 literal is rejected":              {"[::1]:443", false},
+		"a host with an underscore is rejected":    {"gw_1:443", false},
+		"a host longer than 253 is rejected":       {host253 + "a:443", false},
+		"a host of 253 characters is accepted":     {host253 + ":443", true},
+		"a label longer than 63 is rejected":       {strings.Repeat("a", 64) + ":443", false},
+		"a label starting with a dash is rejected": {"-gw:443", false},
+		"an empty label is rejected":               {"gw..example:443", false},
+		"a path after the port is rejected":        {"gw:443/x", false},
+		"an empty endpoint is rejected":            {"", false},
 	})
 }
 

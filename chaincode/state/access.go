@@ -1,6 +1,8 @@
 package state
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,21 +138,30 @@ func (s *Store) accessRun(tag string, prefix []string, w ledger.AuditWindow, siz
 }
 
 // accessDays pages through a day-bucketed index, one day's prefix after
-// another, from the window's first day to its last. The bookmark is the
-// current day and the shim bookmark within it.
+// another, from the window's first day to its last. The bookmark holds the
+// window, the current day and the shim bookmark within it: a query that gave
+// no window keeps the one its first page resolved, so the default window
+// does not slide between pages.
 func (s *Store) accessDays(tag, dim string, scope AccessScope, w ledger.AuditWindow, size int32, bookmark string) (ledger.Page[ledger.AccessEvent], error) {
 	cursor, err := decodeBookmark("query.bookmark", tag, bookmark)
 	if err != nil {
 		return ledger.Page[ledger.AccessEvent]{}, err
 	}
-	first, last := dayOf(w.From), dayOf(w.To.Add(-time.Nanosecond))
-	day, inner := first, ""
+	var day, inner string
 	if cursor != "" {
-		d, rest, ok := strings.Cut(cursor, "|")
-		if _, perr := time.Parse("2006-01-02", d); !ok || perr != nil || d < first || d > last {
-			return ledger.Page[ledger.AccessEvent]{}, ledger.InvalidArgument("query.bookmark", "want a bookmark returned by a previous page of the same query")
+		if w, day, inner, err = resumeDays(cursor, w); err != nil {
+			return ledger.Page[ledger.AccessEvent]{}, err
 		}
-		day, inner = d, rest
+	}
+	first, last := dayOf(w.From), dayOf(w.To.Add(-time.Nanosecond))
+	if day == "" {
+		day = first
+	}
+	if day < first || day > last {
+		return ledger.Page[ledger.AccessEvent]{}, ledger.InvalidArgument("query.bookmark", "want a bookmark returned by a previous page of the same query")
+	}
+	mark := func(day, inner string) string {
+		return encodeBookmark(tag, fmt.Sprintf("%d|%d|%s|%s", w.From.UnixNano(), w.To.UnixNano(), day, inner))
 	}
 	var out []ledger.AccessEvent
 	for {
@@ -160,16 +171,40 @@ func (s *Store) accessDays(tag, dim string, scope AccessScope, w ledger.AuditWin
 		}
 		out = append(out, events...)
 		if next != "" {
-			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: encodeBookmark(tag, day+"|"+next)}, nil
+			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: mark(day, next)}, nil
 		}
 		if day == last {
 			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: ""}, nil
 		}
 		day, inner = nextDay(day), ""
 		if int32(len(out)) == size {
-			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: encodeBookmark(tag, day+"|")}, nil
+			return ledger.Page[ledger.AccessEvent]{Items: out, Bookmark: mark(day, "")}, nil
 		}
 	}
+}
+
+// resumeDays reads a day-index cursor: "fromNanos|toNanos|day|inner". A
+// query without its own window takes the cursor's; one with a window must
+// give the same one.
+func resumeDays(cursor string, w ledger.AuditWindow) (ledger.AuditWindow, string, string, error) {
+	bad := ledger.InvalidArgument("query.bookmark", "want a bookmark returned by a previous page of the same query")
+	parts := strings.SplitN(cursor, "|", 4)
+	if len(parts) != 4 {
+		return w, "", "", bad
+	}
+	from, err1 := strconv.ParseInt(parts[0], 10, 64)
+	to, err2 := strconv.ParseInt(parts[1], 10, 64)
+	if _, err3 := time.Parse("2006-01-02", parts[2]); err1 != nil || err2 != nil || err3 != nil {
+		return w, "", "", bad
+	}
+	saved := ledger.AuditWindow{From: time.Unix(0, from).UTC(), To: time.Unix(0, to).UTC()}
+	if !w.Bounded {
+		return saved, parts[2], parts[3], nil
+	}
+	if !saved.From.Equal(w.From) || !saved.To.Equal(w.To) {
+		return w, "", "", ledger.InvalidArgument("query.bookmark", "want the same from and to as the query that returned the bookmark")
+	}
+	return w, parts[2], parts[3], nil
 }
 
 func nextDay(day string) string {
@@ -185,7 +220,7 @@ func (s *Store) collect(prefix []string, w ledger.AuditWindow, size int32, inner
 	from, to := keyTime(w.From), keyTime(w.To)
 	var out []ledger.AccessEvent
 	for int32(len(out)) < size {
-		sc, err := s.page(objAccessIndex, prefix, size-int32(len(out)), inner)
+		sc, err := s.page("query.bookmark", objAccessIndex, prefix, size-int32(len(out)), inner)
 		if err != nil {
 			return nil, "", err
 		}

@@ -78,7 +78,7 @@ func (s *Store) consentPage(obj string, prefix []string, tag string, size int32,
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page(obj, prefix, size, inner)
+	sc, err := s.page("bookmark", obj, prefix, size, inner)
 	if err != nil {
 		return nil, "", err
 	}

@@ -91,7 +91,7 @@ func (s *Store) RecordVersions(recordID string, size int32, bookmark string) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page(objRecord, []string{recordID}, size, inner)
+	sc, err := s.page("bookmark", objRecord, []string{recordID}, size, inner)
 	if err != nil {
 		return nil, "", err
 	}
@@ -117,7 +117,7 @@ func (s *Store) PatientRecordIDs(custodian, patient string, size int32, bookmark
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page(objPatientRecord, []string{custodian, patient}, size, inner)
+	sc, err := s.page("bookmark", objPatientRecord, []string{custodian, patient}, size, inner)
 	if err != nil {
 		return nil, "", err
 	}

@@ -112,16 +112,16 @@ type scan struct {
 }
 
 // page reads up to size keys under obj+prefix starting at bookmark (an
-// inner, shim bookmark). The shim bookmark is checked to lie under the same
+// inner, shim bookmark); arg names the argument the bookmark came in. The shim bookmark is checked to lie under the same
 // prefix, so a forged bookmark cannot widen the query.
-func (s *Store) page(obj string, prefix []string, size int32, bookmark string) (scan, error) {
+func (s *Store) page(arg, obj string, prefix []string, size int32, bookmark string) (scan, error) {
 	if bookmark != "" {
 		start, err := s.key(obj, prefix...)
 		if err != nil {
 			return scan{}, err
 		}
 		if !strings.HasPrefix(bookmark, start) {
-			return scan{}, ledger.InvalidArgument("bookmark", "want a bookmark returned by a previous page of the same query")
+			return scan{}, ledger.InvalidArgument(arg, "want a bookmark returned by a previous page of the same query")
 		}
 	}
 	it, meta, err := s.stub.GetStateByPartialCompositeKeyWithPagination(obj, prefix, size, bookmark)

@@ -79,8 +79,8 @@ func TestAmendmentsChainVersionsAndErasureTombstonesThemAll(t *testing.T) {
 		t.Fatalf("erased record: %+v", erased)
 	}
 	for v := 1; v <= 4; v++ {
-		got := must[ledger.Verification](t)(officer.Evaluate(e.ctx, ledger.TxVerifyRecord, rec.RecordID, fmt.Sprint(v), rec.Commitment))
-		if got.Status != ledger.StatusErased {
+		got := must[ledger.Record](t)(officer.Evaluate(e.ctx, ledger.TxGetRecordVersion, rec.RecordID, fmt.Sprint(v)))
+		if got.Status != ledger.StatusErased || got.Commitment == "" {
 			t.Errorf("version %d status %s after erasure, want erased", v, got.Status)
 		}
 	}
@@ -134,6 +134,16 @@ func TestConsentStatementsCannotBeReplayedReorderedOrForged(t *testing.T) {
 				t.Fatalf("a refused grant changed the ledger height from %d to %d", height, h)
 			}
 		})
+	}
+
+	// A correctly signed revocation of a consent that does not exist, or
+	// that another patient granted, finds nothing.
+	stranger := e.registerPatient(officer)
+	for _, id := range []string{"consent-never-granted", g.ConsentID} {
+		r := ledger.ConsentRevocation{ConsentID: id, Patient: stranger.Pseudonym, Sequence: 1}
+		if _, err := officer.Submit(e.ctx, ledger.TxRevokeConsent, asJSON(t, r), stranger.Sign(r.CanonicalBytes())); !errors.Is(err, ledger.ErrNotFound) {
+			t.Fatalf("revoking %s as another patient: %v, want NOT_FOUND", id, err)
+		}
 	}
 
 	r := ledger.ConsentRevocation{ConsentID: g.ConsentID, Patient: p.Pseudonym, Sequence: 2}
@@ -386,7 +396,7 @@ func TestBadCallsGetClearErrorsAndChangeNothing(t *testing.T) {
 		"a verification of a missing version":      {ledger.TxVerifyRecord, []string{rec.RecordID, "9", commitment(1)}, ledger.ErrNotFound, rec.RecordID},
 		"a time window with from after to":         {ledger.TxAccessHistory, []string{`{"patient":"` + p.Pseudonym + `","from":"2026-02-01T00:00:00Z","to":"2026-01-01T00:00:00Z"}`}, ledger.ErrInvalidArgument, "query.to"},
 		"a time that is not UTC seconds":           {ledger.TxAlerts, []string{`{"from":"2026-01-01"}`}, ledger.ErrInvalidArgument, "query.from"},
-		"a revocation of an unknown consent":       {ledger.TxRevokeConsent, []string{`{"consentId":"c-missing","patient":"` + p.Pseudonym + `","sequence":1}`, "c2ln"}, ledger.ErrNotFound, "c-missing"},
+		"a revocation with a bad signature":        {ledger.TxRevokeConsent, []string{`{"consentId":"c-missing","patient":"` + p.Pseudonym + `","sequence":1}`, "c2ln"}, ledger.ErrPermissionDenied, "signature"},
 		"a rotation with a sequence of zero":       {ledger.TxRotatePatientKey, []string{`{"patient":"` + p.Pseudonym + `","newPublicKey":"` + p.PublicKey + `","sequence":0}`, "c2ln"}, ledger.ErrInvalidArgument, "rotation.sequence"},
 		"a request for a record that is not there": {ledger.TxRequestAccess, []string{`{"recordId":"rec-missing","purpose":"TREAT"}`}, ledger.ErrNotFound, "rec-missing"},
 	}
@@ -492,6 +502,19 @@ func TestAuditTrailPagesAcrossDaysAndFiltersByWindow(t *testing.T) {
 			}
 		})
 	}
+	// A query without a window keeps the window its first page resolved,
+	// even when the clock passes midnight before the next page.
+	first := must[ledger.Page[ledger.AccessEvent]](t)(auditor.Evaluate(e.ctx, ledger.TxAccessHistory, asJSON(t, ledger.AuditQuery{PageSize: 200})))
+	advance(48 * time.Hour)
+	rest, _ := collect(ledger.AuditQuery{PageSize: 200, Bookmark: first.Bookmark})
+	if len(first.Items)+len(rest) != len(txs) {
+		t.Fatalf("a default-window query paged across midnight returned %d+%d events, want %d", len(first.Items), len(rest), len(txs))
+	}
+	bounded := ledger.AuditQuery{From: "2026-03-01T00:00:00Z", To: "2026-03-06T00:00:00Z", Bookmark: first.Bookmark}
+	if _, err := auditor.Evaluate(e.ctx, ledger.TxAccessHistory, asJSON(t, bounded)); !errors.Is(err, ledger.ErrInvalidArgument) {
+		t.Fatalf("a bookmark used with another window: %v, want INVALID_ARGUMENT", err)
+	}
+
 	q := ledger.AuditQuery{RecordID: rec.RecordID, PageSize: 10}
 	page := must[ledger.Page[ledger.AccessEvent]](t)(auditor.Evaluate(e.ctx, ledger.TxAccessHistory, asJSON(t, q)))
 	q = ledger.AuditQuery{RequesterMSP: devnet.HospitalB, Bookmark: page.Bookmark}
@@ -522,4 +545,45 @@ func TestOutputsAreDeterministic(t *testing.T) {
 	if err := json.Unmarshal(first, &page); err != nil || len(page.Items) != 1 || !strings.Contains(string(page.Items[0]), rec.RecordID) {
 		t.Fatalf("list: %s", first)
 	}
+}
+
+func TestAnswersToOutsidersDiscloseNothingMore(t *testing.T) {
+	e := newEnv(t)
+	officer := e.user(devnet.HospitalA, "records-officer", "V")
+	clinicianB := e.user(devnet.HospitalB, "clinician", "N")
+	p := e.registerPatient(officer)
+	rec := e.anchor(officer, p.Pseudonym, "18842-5", ledger.ConfNormal)
+
+	t.Run("a verification that does not match returns no metadata", func(t *testing.T) {
+		v := must[ledger.Verification](t)(clinicianB.Evaluate(e.ctx, ledger.TxVerifyRecord, rec.RecordID, "1", commitment(424242)))
+		if v.Match || v.Custodian != "" || v.TxID != "" || v.Status != "" || v.AnchoredAt != nil {
+			t.Fatalf("mismatch answer: %+v", v)
+		}
+		v = must[ledger.Verification](t)(clinicianB.Evaluate(e.ctx, ledger.TxVerifyRecord, rec.RecordID, "1", rec.Commitment))
+		if !v.Match || v.Custodian != devnet.HospitalA || v.TxID != rec.TxID {
+			t.Fatalf("match answer: %+v", v)
+		}
+	})
+	t.Run("a denied requester does not learn the patient", func(t *testing.T) {
+		ev, err := e.requestAccess(clinicianB, treat(rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Decision != ledger.DecisionDenied || ev.Patient != "" {
+			t.Fatalf("denied event as returned: %+v", ev)
+		}
+		stored := must[ledger.AccessEvent](t)(officer.Evaluate(e.ctx, ledger.TxGetAccessEvent, ev.TxID))
+		if stored.Patient != p.Pseudonym {
+			t.Fatalf("the stored event lost the patient: %+v", stored)
+		}
+	})
+	t.Run("reads of an erased record cannot be logged as granted", func(t *testing.T) {
+		gone := e.anchor(officer, p.Pseudonym, "18842-5", ledger.ConfNormal)
+		must[ledger.Record](t)(submit(e.ctx, officer, ledger.TxEraseRecord, asJSON(t, ledger.EraseRequest{RecordID: gone.RecordID, Reason: ledger.EraseEnteredInError})))
+		care := true
+		_, err := officer.Submit(e.ctx, ledger.TxLogAccess, asJSON(t, ledger.LogAccessRequest{RecordID: gone.RecordID, Purpose: ledger.PurposeTreatment, CareRelationship: &care}))
+		if !errors.Is(err, ledger.ErrFailedPrecondition) {
+			t.Fatalf("log access to an erased record: %v, want FAILED_PRECONDITION", err)
+		}
+	})
 }
