@@ -33,14 +33,8 @@ func eventOf(ev ledger.AccessEvent) accessEvent {
 // or above the caller's clearance), FAILED_PRECONDITION (the caller's own
 // record: use LogAccess). Event: AccessDecided.
 func (c *Contract) RequestAccess(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxRequestAccess); err != nil {
-		return "", err
-	}
-	var req ledger.AccessRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.AccessRequest](ctx, ledger.TxRequestAccess, "request", request)
+	if err != nil {
 		return "", err
 	}
 	st := ctx.store()
@@ -97,14 +91,8 @@ func withEventKind(ev ledger.AccessEvent) ledger.AccessEvent {
 // ledger.AccessEvent. Errors: INVALID_ARGUMENT, PERMISSION_DENIED,
 // NOT_FOUND, FAILED_PRECONDITION (record erased). Event: AccessLogged.
 func (c *Contract) LogAccess(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxLogAccess); err != nil {
-		return "", err
-	}
-	var req ledger.LogAccessRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.LogAccessRequest](ctx, ledger.TxLogAccess, "request", request)
+	if err != nil {
 		return "", err
 	}
 	rec, err := ctx.custodianRecord(req.RecordID)

@@ -68,14 +68,8 @@ func (c *Contract) GrantConsent(ctx *Context, consent, signature string) (string
 // otherwise its ID, patient, grantee and status. Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND,
 // FAILED_PRECONDITION (sequence, or already revoked). Event: ConsentRevoked.
 func (c *Contract) RevokeConsent(ctx *Context, revocation, signature string) (string, error) {
-	if err := ctx.authorize(ledger.TxRevokeConsent); err != nil {
-		return "", err
-	}
-	var r ledger.ConsentRevocation
-	if err := ledger.DecodeStrict("revocation", revocation, &r); err != nil {
-		return "", err
-	}
-	if err := r.Validate(); err != nil {
+	r, err := decodeRequest[ledger.ConsentRevocation](ctx, ledger.TxRevokeConsent, "revocation", revocation)
+	if err != nil {
 		return "", err
 	}
 	// The patient's signature is checked first, so that nobody but the
@@ -148,17 +142,8 @@ func (c *Contract) GetConsent(ctx *Context, consentID string) (string, error) {
 // Returns a ledger.Page of ledger.Consent. Errors: INVALID_ARGUMENT,
 // PERMISSION_DENIED.
 func (c *Contract) ListConsentsByPatient(ctx *Context, patient, pageSize, bookmark string) (string, error) {
-	if err := ctx.authorize(ledger.TxListConsentsByPatient); err != nil {
-		return "", err
-	}
-	if err := ledger.CheckPseudonym("patient", patient); err != nil {
-		return "", err
-	}
-	size, err := ledger.ParsePageSize("pageSize", pageSize)
+	size, err := ctx.listArgs(ledger.TxListConsentsByPatient, "patient", patient, ledger.CheckPseudonym, pageSize, bookmark)
 	if err != nil {
-		return "", err
-	}
-	if err := ledger.CheckBookmark("bookmark", bookmark); err != nil {
 		return "", err
 	}
 	items, next, err := ctx.store().ConsentsByPatient(patient, size, bookmark, ctx.canSeeConsent)
@@ -173,17 +158,8 @@ func (c *Contract) ListConsentsByPatient(ctx *Context, patient, pageSize, bookma
 // itself may list them. Returns a ledger.Page of ledger.Consent.
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED.
 func (c *Contract) ListConsentsByGrantee(ctx *Context, granteeMSP, pageSize, bookmark string) (string, error) {
-	if err := ctx.authorize(ledger.TxListConsentsByGrantee); err != nil {
-		return "", err
-	}
-	if err := ledger.CheckMSPID("granteeMsp", granteeMSP); err != nil {
-		return "", err
-	}
-	size, err := ledger.ParsePageSize("pageSize", pageSize)
+	size, err := ctx.listArgs(ledger.TxListConsentsByGrantee, "granteeMsp", granteeMSP, ledger.CheckMSPID, pageSize, bookmark)
 	if err != nil {
-		return "", err
-	}
-	if err := ledger.CheckBookmark("bookmark", bookmark); err != nil {
 		return "", err
 	}
 	if !ctx.caller.IsAuditor() && granteeMSP != ctx.caller.MSPID {

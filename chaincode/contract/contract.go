@@ -98,6 +98,38 @@ func (ctx *Context) txID() string { return ctx.GetStub().GetTxID() }
 // authorize checks the caller's role against the transaction's policy.
 func (ctx *Context) authorize(tx string) error { return ctx.caller.Authorize(tx) }
 
+// request is an argument object with its own validation.
+type request interface{ Validate() error }
+
+// decodeRequest authorizes tx, then decodes its JSON argument strictly into
+// a T and validates it.
+func decodeRequest[T request](ctx *Context, tx, arg, s string) (T, error) {
+	var req T
+	if err := ctx.authorize(tx); err != nil {
+		return req, err
+	}
+	if err := ledger.DecodeStrict(arg, s, &req); err != nil {
+		return req, err
+	}
+	return req, req.Validate()
+}
+
+// listArgs authorizes tx and validates a list call's key, page size and
+// bookmark, returning the page size.
+func (ctx *Context) listArgs(tx, keyArg, key string, check func(arg, s string) error, pageSize, bookmark string) (int32, error) {
+	if err := ctx.authorize(tx); err != nil {
+		return 0, err
+	}
+	if err := check(keyArg, key); err != nil {
+		return 0, err
+	}
+	size, err := ledger.ParsePageSize("pageSize", pageSize)
+	if err != nil {
+		return 0, err
+	}
+	return size, ledger.CheckBookmark("bookmark", bookmark)
+}
+
 // output renders a result as JSON. Every method returns JSON text, so that
 // the wire format is ours and not the contract API's reflection.
 func output(v any) (string, error) {

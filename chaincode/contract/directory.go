@@ -8,14 +8,8 @@ import "github.com/medprov/medprov/chaincode/ledger"
 // request is a JSON ledger.EndpointRequest. Returns the ledger.OrgEndpoint.
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED. Event: OrgEndpointSet.
 func (c *Contract) SetOrgEndpoint(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxSetOrgEndpoint); err != nil {
-		return "", err
-	}
-	var req ledger.EndpointRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.EndpointRequest](ctx, ledger.TxSetOrgEndpoint, "request", request)
+	if err != nil {
 		return "", err
 	}
 	e := ledger.OrgEndpoint{

@@ -21,14 +21,8 @@ type recordEvent struct {
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND (patient),
 // ALREADY_EXISTS (record ID). Event: RecordAnchored.
 func (c *Contract) AnchorRecord(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxAnchorRecord); err != nil {
-		return "", err
-	}
-	var req ledger.AnchorRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.AnchorRequest](ctx, ledger.TxAnchorRecord, "request", request)
+	if err != nil {
 		return "", err
 	}
 	if !ctx.caller.Clearance.Covers(req.Confidentiality) {
@@ -89,14 +83,8 @@ func (ctx *Context) custodianRecord(recordID string) (ledger.Record, error) {
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND,
 // FAILED_PRECONDITION (record erased). Event: RecordAmended.
 func (c *Contract) AmendRecord(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxAmendRecord); err != nil {
-		return "", err
-	}
-	var req ledger.AmendRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.AmendRequest](ctx, ledger.TxAmendRecord, "request", request)
+	if err != nil {
 		return "", err
 	}
 	prev, err := ctx.custodianRecord(req.RecordID)
@@ -142,14 +130,8 @@ func (c *Contract) AmendRecord(ctx *Context, request string) (string, error) {
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND,
 // FAILED_PRECONDITION (already erased). Event: RecordErased.
 func (c *Contract) EraseRecord(ctx *Context, request string) (string, error) {
-	if err := ctx.authorize(ledger.TxEraseRecord); err != nil {
-		return "", err
-	}
-	var req ledger.EraseRequest
-	if err := ledger.DecodeStrict("request", request, &req); err != nil {
-		return "", err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeRequest[ledger.EraseRequest](ctx, ledger.TxEraseRecord, "request", request)
+	if err != nil {
 		return "", err
 	}
 	latest, err := ctx.custodianRecord(req.RecordID)
@@ -227,17 +209,8 @@ func (c *Contract) GetRecordVersion(ctx *Context, recordID, version string) (str
 // Returns a ledger.Page of ledger.Record.
 // Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND.
 func (c *Contract) RecordHistory(ctx *Context, recordID, pageSize, bookmark string) (string, error) {
-	if err := ctx.authorize(ledger.TxRecordHistory); err != nil {
-		return "", err
-	}
-	if err := ledger.CheckID("recordId", recordID); err != nil {
-		return "", err
-	}
-	size, err := ledger.ParsePageSize("pageSize", pageSize)
+	size, err := ctx.listArgs(ledger.TxRecordHistory, "recordId", recordID, ledger.CheckID, pageSize, bookmark)
 	if err != nil {
-		return "", err
-	}
-	if err := ledger.CheckBookmark("bookmark", bookmark); err != nil {
 		return "", err
 	}
 	if _, err := ctx.custodianRecord(recordID); err != nil {
@@ -261,17 +234,8 @@ func (c *Contract) RecordHistory(ctx *Context, recordID, pageSize, bookmark stri
 // the caller's clearance are left out. Returns a ledger.Page of
 // ledger.Record. Errors: INVALID_ARGUMENT, PERMISSION_DENIED.
 func (c *Contract) ListPatientRecords(ctx *Context, patient, pageSize, bookmark string) (string, error) {
-	if err := ctx.authorize(ledger.TxListPatientRecords); err != nil {
-		return "", err
-	}
-	if err := ledger.CheckPseudonym("patient", patient); err != nil {
-		return "", err
-	}
-	size, err := ledger.ParsePageSize("pageSize", pageSize)
+	size, err := ctx.listArgs(ledger.TxListPatientRecords, "patient", patient, ledger.CheckPseudonym, pageSize, bookmark)
 	if err != nil {
-		return "", err
-	}
-	if err := ledger.CheckBookmark("bookmark", bookmark); err != nil {
 		return "", err
 	}
 	st := ctx.store()
