@@ -137,8 +137,8 @@ func (c *Contract) GetConsent(ctx *Context, consentID string) (string, error) {
 }
 
 // ListConsentsByPatient returns one page of a patient's consents, by
-// consent ID, that the caller may see (GetConsent's rule). A page can hold
-// fewer than pageSize items while its bookmark still leads on.
+// consent ID, that the caller may see (GetConsent's rule); the bookmark
+// names only consents the caller was shown.
 // Returns a ledger.Page of ledger.Consent. Errors: INVALID_ARGUMENT,
 // PERMISSION_DENIED.
 func (c *Contract) ListConsentsByPatient(ctx *Context, patient, pageSize, bookmark string) (string, error) {

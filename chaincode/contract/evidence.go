@@ -216,17 +216,11 @@ func (c *Contract) RecordHistory(ctx *Context, recordID, pageSize, bookmark stri
 	if _, err := ctx.custodianRecord(recordID); err != nil {
 		return "", err
 	}
-	versions, next, err := ctx.store().RecordVersions(recordID, size, bookmark)
+	versions, next, err := ctx.store().RecordVersions(recordID, size, bookmark, ctx.caller.Sees)
 	if err != nil {
 		return "", err
 	}
-	page := ledger.Page[ledger.Record]{Items: []ledger.Record{}, Bookmark: next}
-	for _, r := range versions {
-		if ctx.caller.Sees(r) {
-			page.Items = append(page.Items, r)
-		}
-	}
-	return output(page)
+	return output(ledger.Page[ledger.Record]{Items: nonNil(versions), Bookmark: next})
 }
 
 // ListPatientRecords returns one page of the latest versions of a patient's
@@ -238,22 +232,11 @@ func (c *Contract) ListPatientRecords(ctx *Context, patient, pageSize, bookmark 
 	if err != nil {
 		return "", err
 	}
-	st := ctx.store()
-	ids, next, err := st.PatientRecordIDs(ctx.caller.MSPID, patient, size, bookmark)
+	records, next, err := ctx.store().PatientRecords(ctx.caller.MSPID, patient, size, bookmark, ctx.caller.Sees)
 	if err != nil {
 		return "", err
 	}
-	page := ledger.Page[ledger.Record]{Items: []ledger.Record{}, Bookmark: next}
-	for _, id := range ids {
-		r, err := st.LatestRecord(id)
-		if err != nil {
-			return "", err
-		}
-		if ctx.caller.Sees(r) {
-			page.Items = append(page.Items, r)
-		}
-	}
-	return output(page)
+	return output(ledger.Page[ledger.Record]{Items: nonNil(records), Bookmark: next})
 }
 
 // VerifyRecord checks a commitment against one version of a record: any

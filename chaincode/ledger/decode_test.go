@@ -84,16 +84,16 @@ func TestDecodeStrictFillsTheValue(t *testing.T) {
 	wantCode(t, req.Validate(), nil)
 }
 
-func TestDecodeStrictClipsALongUnknownFieldName(t *testing.T) {
-	long := strings.Repeat("x", 200)
+func TestDecodeStrictNeverQuotesAnUnknownFieldName(t *testing.T) {
+	name := "synthetic diagnosis text"
 	var req ledger.AccessRequest
-	err := ledger.DecodeStrict("request", `{"`+long+`":1}`, &req)
+	err := ledger.DecodeStrict("request", `{"`+name+`":1}`, &req)
 	wantInvalid(t, err, "request")
-	if strings.Contains(err.Error(), strings.Repeat("x", 60)) {
-		t.Errorf("message %q quotes more than 40 characters of the field name", err)
+	if strings.Contains(err.Error(), "synthetic") {
+		t.Errorf("message %q quotes the unknown field's name", err)
 	}
-	if !strings.Contains(err.Error(), "...") {
-		t.Errorf("message %q does not mark the clipped name", err)
+	if !strings.Contains(err.Error(), "unknown field") {
+		t.Errorf("message %q does not say what was wrong", err)
 	}
 }
 

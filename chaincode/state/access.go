@@ -198,6 +198,9 @@ func resumeDays(cursor string, w ledger.AuditWindow) (ledger.AuditWindow, string
 		return w, "", "", bad
 	}
 	saved := ledger.AuditWindow{From: time.Unix(0, from).UTC(), To: time.Unix(0, to).UTC()}
+	if !saved.To.After(saved.From) || saved.To.Sub(saved.From) > ledger.MaxAuditWindow {
+		return w, "", "", bad
+	}
 	if !w.Bounded {
 		return saved, parts[2], parts[3], nil
 	}

@@ -60,9 +60,8 @@ func (s *Store) ConsentsFor(granteeMSP, patient string) ([]ledger.Consent, error
 	return out, nil
 }
 
-// ConsentsByPatient returns one page of a patient's consents. keep filters
-// the page; a filtered page can be shorter than size while the bookmark
-// still leads on.
+// ConsentsByPatient returns one page of a patient's consents that keep
+// accepts.
 func (s *Store) ConsentsByPatient(patient string, size int32, bookmark string, keep func(ledger.Consent) bool) ([]ledger.Consent, string, error) {
 	return s.consentPage(objConsentByPatient, []string{patient}, "consents-by-patient", size, bookmark, keep)
 }
@@ -78,19 +77,14 @@ func (s *Store) consentPage(obj string, prefix []string, tag string, size int32,
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page("bookmark", obj, prefix, size, inner)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]ledger.Consent, 0, len(sc.attrs))
-	for _, a := range sc.attrs {
+	var out []ledger.Consent
+	_, next, err := s.visiblePage("bookmark", obj, prefix, size, inner, func(a []string) (bool, error) {
 		c, err := s.Consent(a[len(a)-1])
-		if err != nil {
-			return nil, "", err
+		if err != nil || !keep(c) {
+			return false, err
 		}
-		if keep(c) {
-			out = append(out, c)
-		}
-	}
-	return out, encodeBookmark(tag, sc.bookmark), nil
+		out = append(out, c)
+		return true, nil
+	})
+	return out, encodeBookmark(tag, next), err
 }

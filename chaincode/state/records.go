@@ -85,45 +85,44 @@ func (s *Store) PutRecord(r ledger.Record, latest bool) error {
 	return nil
 }
 
-// RecordVersions returns one page of a record's versions, oldest first.
-func (s *Store) RecordVersions(recordID string, size int32, bookmark string) ([]ledger.Record, string, error) {
+// RecordVersions returns one page of the versions of a record that keep
+// accepts, oldest first.
+func (s *Store) RecordVersions(recordID string, size int32, bookmark string, keep func(ledger.Record) bool) ([]ledger.Record, string, error) {
 	inner, err := decodeBookmark("bookmark", "versions", bookmark)
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page("bookmark", objRecord, []string{recordID}, size, inner)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]ledger.Record, 0, len(sc.attrs))
-	for _, a := range sc.attrs {
+	var out []ledger.Record
+	_, next, err := s.visiblePage("bookmark", objRecord, []string{recordID}, size, inner, func(a []string) (bool, error) {
 		v, err := strconv.Atoi(a[1])
 		if err != nil {
-			return nil, "", ledger.Internal("record key", err)
+			return false, ledger.Internal("record key", err)
 		}
 		r, err := s.Record(recordID, v)
-		if err != nil {
-			return nil, "", err
+		if err != nil || !keep(r) {
+			return false, err
 		}
 		out = append(out, r)
-	}
-	return out, encodeBookmark("versions", sc.bookmark), nil
+		return true, nil
+	})
+	return out, encodeBookmark("versions", next), err
 }
 
-// PatientRecordIDs returns one page of the IDs of a patient's records held
-// by custodian.
-func (s *Store) PatientRecordIDs(custodian, patient string, size int32, bookmark string) ([]string, string, error) {
+// PatientRecords returns one page of the latest versions of a patient's
+// records held by custodian that keep accepts, by record ID.
+func (s *Store) PatientRecords(custodian, patient string, size int32, bookmark string, keep func(ledger.Record) bool) ([]ledger.Record, string, error) {
 	inner, err := decodeBookmark("bookmark", "patient-records", bookmark)
 	if err != nil {
 		return nil, "", err
 	}
-	sc, err := s.page("bookmark", objPatientRecord, []string{custodian, patient}, size, inner)
-	if err != nil {
-		return nil, "", err
-	}
-	ids := make([]string, len(sc.attrs))
-	for i, a := range sc.attrs {
-		ids[i] = a[2]
-	}
-	return ids, encodeBookmark("patient-records", sc.bookmark), nil
+	var out []ledger.Record
+	_, next, err := s.visiblePage("bookmark", objPatientRecord, []string{custodian, patient}, size, inner, func(a []string) (bool, error) {
+		r, err := s.LatestRecord(a[2])
+		if err != nil || !keep(r) {
+			return false, err
+		}
+		out = append(out, r)
+		return true, nil
+	})
+	return out, encodeBookmark("patient-records", next), err
 }

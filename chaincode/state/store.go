@@ -107,13 +107,15 @@ func (s *Store) Emit(name string, payload any) error {
 // scan is one page of a partial-composite-key range: the attributes of each
 // key and the shim's bookmark for the next page.
 type scan struct {
+	keys     []string
 	attrs    [][]string
 	bookmark string
 }
 
 // page reads up to size keys under obj+prefix starting at bookmark (an
-// inner, shim bookmark); arg names the argument the bookmark came in. The shim bookmark is checked to lie under the same
-// prefix, so a forged bookmark cannot widen the query.
+// inner, shim bookmark); arg names the argument the bookmark came in. The
+// bookmark is checked to lie under the same prefix, so a forged bookmark
+// cannot widen the query.
 func (s *Store) page(arg, obj string, prefix []string, size int32, bookmark string) (scan, error) {
 	if bookmark != "" {
 		start, err := s.key(obj, prefix...)
@@ -139,12 +141,48 @@ func (s *Store) page(arg, obj string, prefix []string, size int32, bookmark stri
 		if err != nil {
 			return scan{}, ledger.Internal("split key", err)
 		}
+		out.keys = append(out.keys, kv.Key)
 		out.attrs = append(out.attrs, attrs)
 	}
 	if meta != nil {
 		out.bookmark = meta.Bookmark
 	}
 	return out, nil
+}
+
+// visiblePage pages through obj+prefix, keeping the keys keep accepts, until
+// size are kept or the range ends. Its bookmark is the last kept key plus a
+// zero byte (the smallest key after it), so a bookmark only ever names
+// something the caller was shown: the shim's own bookmark is the next key,
+// which could be one the caller may not see.
+func (s *Store) visiblePage(arg, obj string, prefix []string, size int32, bookmark string, keep func(attrs []string) (bool, error)) ([][]string, string, error) {
+	var out [][]string
+	for {
+		sc, err := s.page(arg, obj, prefix, size-int32(len(out)), bookmark)
+		if err != nil {
+			return nil, "", err
+		}
+		for i, attrs := range sc.attrs {
+			ok, err := keep(attrs)
+			if err != nil {
+				return nil, "", err
+			}
+			if !ok {
+				continue
+			}
+			out = append(out, attrs)
+			if int32(len(out)) == size {
+				if i == len(sc.attrs)-1 && sc.bookmark == "" {
+					return out, "", nil
+				}
+				return out, sc.keys[i] + "\x00", nil
+			}
+		}
+		if sc.bookmark == "" {
+			return out, "", nil
+		}
+		bookmark = sc.bookmark
+	}
 }
 
 // all reads every key under obj+prefix without pagination: the only kind of

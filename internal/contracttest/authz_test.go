@@ -123,7 +123,7 @@ var authzMatrix = map[string]map[string]string{
 		"auth/N": "hidden hidden hidden allow hidden", "auth/L": "hidden hidden hidden allow hidden",
 	},
 	ledger.TxAccessHistory: {
-		"cust/N": "deny allow deny allow allow", "cust/L": "deny allow deny allow allow",
+		"cust/N": "deny allow deny allow allow", "cust/L": "deny hidden deny allow hidden",
 		"other/N": "deny hidden deny allow hidden", "other/L": "deny hidden deny allow hidden",
 		"auth/N": "deny hidden deny allow hidden", "auth/L": "deny hidden deny allow hidden",
 	},

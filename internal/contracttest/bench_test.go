@@ -3,6 +3,7 @@ package contracttest
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -140,23 +141,43 @@ func BenchmarkRequestAccess(b *testing.B) {
 	reportRate(b, before, e.net.Ledger.Height())
 }
 
-// BenchmarkAccessHistoryPage reads one page of 100 events of a record's
-// trail when the ledger holds 100,000 access events.
+// historyFixture is a ledger holding 100,000 access events on one record,
+// built once per test binary: Go runs a benchmark function more than once,
+// and seeding takes about a minute.
+var historyFixture = sync.OnceValues(func() (*env, error) {
+	dir, err := os.MkdirTemp("", "medprov-bench-history-")
+	if err != nil {
+		return nil, err
+	}
+	historyDir = dir
+	n, err := devnet.Start(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &env{net: n, ctx: context.Background()}, nil
+})
+
+// historyDir is the history fixture's directory, removed by TestMain.
+var historyDir string
+
+// BenchmarkAccessHistoryPage reads one page of 100 events from the middle of
+// a record's trail when the ledger holds 100,000 access events.
 func BenchmarkAccessHistoryPage(b *testing.B) {
-	e := newEnv(b)
+	e, err := historyFixture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.t = b
 	officer := e.user(devnet.HospitalA, "records-officer", "V")
 	auditor := e.user(devnet.HealthAuthority, "auditor", "U")
-	p := e.registerPatient(officer)
-	rec := e.anchor(officer, p.Pseudonym, "18842-5", ledger.ConfNormal)
 	const events = 100_000
-	seedAccessEvents(b, e, officer, rec.RecordID, events)
-	q := asJSON(b, ledger.AuditQuery{RecordID: rec.RecordID, PageSize: 100})
+	recordID := seededRecord(b, e, officer, events)
 	// Start in the middle of the trail, as a reader paging through it would.
 	var page ledger.Page[ledger.AccessEvent]
 	for range events / 2 / 1000 {
-		page = must[ledger.Page[ledger.AccessEvent]](b)(auditor.Evaluate(e.ctx, ledger.TxAccessHistory, asJSON(b, ledger.AuditQuery{RecordID: rec.RecordID, PageSize: 1000, Bookmark: page.Bookmark})))
+		page = must[ledger.Page[ledger.AccessEvent]](b)(auditor.Evaluate(e.ctx, ledger.TxAccessHistory, asJSON(b, ledger.AuditQuery{RecordID: recordID, PageSize: 1000, Bookmark: page.Bookmark})))
 	}
-	q = asJSON(b, ledger.AuditQuery{RecordID: rec.RecordID, PageSize: 100, Bookmark: page.Bookmark})
+	q := asJSON(b, ledger.AuditQuery{RecordID: recordID, PageSize: 100, Bookmark: page.Bookmark})
 	b.ResetTimer()
 	for range b.N {
 		out, err := auditor.Evaluate(e.ctx, ledger.TxAccessHistory, q)
@@ -167,6 +188,25 @@ func BenchmarkAccessHistoryPage(b *testing.B) {
 			b.Fatalf("page too small: %d bytes", len(out))
 		}
 	}
+}
+
+var seeded struct {
+	sync.Mutex
+	recordID string
+}
+
+// seededRecord returns the record of the history fixture, anchoring it and
+// committing its events on first use.
+func seededRecord(b *testing.B, e *env, officer *devnet.Client, events int) string {
+	seeded.Lock()
+	defer seeded.Unlock()
+	if seeded.recordID == "" {
+		p := e.registerPatient(officer)
+		rec := e.anchor(officer, p.Pseudonym, "18842-5", ledger.ConfNormal)
+		seedAccessEvents(b, e, officer, rec.RecordID, events)
+		seeded.recordID = rec.RecordID
+	}
+	return seeded.recordID
 }
 
 // seedAccessEvents commits n LogAccess events on one record, 64 at a time.
@@ -191,50 +231,46 @@ func seedAccessEvents(b *testing.B, e *env, c *devnet.Client, recordID string, n
 	wg.Wait()
 }
 
-// BenchmarkMemoryAsLedgerGrows anchors records in rounds of 20,000 and
-// reports the live heap after the first and the last round: state lives in
-// bbolt, not in the Go heap, so the two stay close however large the ledger
-// grows.
+// BenchmarkMemoryAsLedgerGrows anchors b.N records, 64 at a time, and
+// reports the live heap after the first fifth and after all of them: state
+// lives in bbolt, not in the Go heap, so the two stay close however large
+// the ledger grows. Run it with -benchtime 100000x.
 func BenchmarkMemoryAsLedgerGrows(b *testing.B) {
 	e := newEnv(b)
 	clinician := e.user(devnet.HospitalA, "clinician", "N")
 	p := e.registerPatient(clinician)
-	const rounds, perRound = 5, 20_000
-	var next atomic.Int64
 	heap := func() float64 {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		return float64(m.HeapAlloc) / (1 << 20)
 	}
-	var first, last float64
-	for range b.N {
-		for r := range rounds {
-			var wg sync.WaitGroup
-			var done atomic.Int64
-			for range 64 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for done.Add(1) <= perRound {
-						i := next.Add(1)
-						req := ledger.AnchorRequest{RecordID: fmt.Sprintf("mem-%09d", i), Patient: p.Pseudonym, DocType: "18842-5", Confidentiality: ledger.ConfNormal, Commitment: commitment(i)}
-						if _, err := clinician.Submit(e.ctx, ledger.TxAnchorRecord, asJSON(b, req)); err != nil {
-							b.Error(err)
-							return
-						}
+	anchor := func(from, to int64) {
+		var next atomic.Int64
+		next.Store(from)
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next.Add(1); i <= to; i = next.Add(1) {
+					req := ledger.AnchorRequest{RecordID: fmt.Sprintf("mem-%09d", i), Patient: p.Pseudonym, DocType: "18842-5", Confidentiality: ledger.ConfNormal, Commitment: commitment(i)}
+					if _, err := clinician.Submit(e.ctx, ledger.TxAnchorRecord, asJSON(b, req)); err != nil {
+						b.Error(err)
+						return
 					}
-				}()
-			}
-			wg.Wait()
-			switch r {
-			case 0:
-				first = heap()
-			case rounds - 1:
-				last = heap()
-			}
+				}
+			}()
 		}
+		wg.Wait()
 	}
-	b.ReportMetric(first, "MiB-heap-after-20k")
-	b.ReportMetric(last, "MiB-heap-after-100k")
+	n := int64(b.N)
+	b.ResetTimer()
+	anchor(0, n/5)
+	first := heap()
+	anchor(n/5, n)
+	last := heap()
+	b.ReportMetric(first, "MiB-heap-at-1/5")
+	b.ReportMetric(last, "MiB-heap-at-end")
+	b.ReportMetric(float64(e.net.Ledger.Height()), "blocks")
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/medprov/medprov/internal/devnet"
 )
 
-func TestEveryWriteEmitsOneEventAfterCommit(t *testing.T) {
+func TestEventsAreDeliveredAfterCommitInOrder(t *testing.T) {
 	e := newEnv(t)
 	events, err := e.net.Ledger.Events(e.ctx, 0)
 	if err != nil {
