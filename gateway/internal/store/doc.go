@@ -1,0 +1,50 @@
+// Package store is the gateway's encrypted off-chain record store: it keeps
+// the content of every record version encrypted on the hospital's premises,
+// together with what is needed to anchor it on the ledger (the salt and the
+// salted commitment) and to destroy it again (crypto-shredding).
+//
+// # Responsibilities
+//
+//   - Streaming encryption of record content under a fresh 256-bit data key
+//     (DEK) per record version, with AES-256-GCM in 64 KiB chunks using the
+//     STREAM construction, so that a multi-gigabyte file passes through
+//     constant memory and any reordering, removal, truncation or extension of
+//     chunks, and any move of a blob to another record version, is detected.
+//     The format is specified in FORMAT.md next to this file.
+//   - Wrapping DEKs under a key-encryption key (KEK) obtained from a Keyring,
+//     and rewrapping them when the active KEK changes (RewrapAll), without
+//     re-encrypting content. FileKeyring is a development keyring; a PKCS#11
+//     keyring can implement the same KEK interface because no method needs
+//     the raw KEK.
+//   - Computing the salted commitment with ledger.Commitment while the content
+//     streams, so the content is read exactly once.
+//   - Durable storage: blob files under dir/blobs and a bbolt index in
+//     dir/index.db, written in an order that survives a crash at any point
+//     (see Store.Put and Open), and the anchoring life cycle of each version:
+//     pending, anchored, erased.
+//   - Erasure by crypto-shredding (Store.Erase): the wrapped DEK and the salt
+//     are removed from the index, the index file is compacted so freed pages
+//     do not keep them, the old index file is overwritten, and the blobs are
+//     deleted.
+//
+// The store never writes the SHA-256 of plaintext, nor anything else that
+// would let a guessed document be tested without the salt; the commitment is
+// an HMAC keyed by the salt, and the stored hash is of the ciphertext.
+//
+// # Not responsible for, and must not import
+//
+// The package must not import gRPC, REST, the ledger client, the embedded
+// ledger or any other networking code: anchoring is done by the caller, which
+// reports the result through Store.MarkAnchored, and a reconciler finds
+// unanchored versions with Store.Pending. The only project package it imports
+// is the chaincode's pure ledger package, for ledger.Commitment,
+// ledger.SaltSize and ledger.CheckID. Authorisation (who may read a record)
+// is also the caller's job.
+//
+// # Concurrency
+//
+// A Store and a FileKeyring are safe for use by many goroutines. Operations
+// that change one record (Put, MarkAnchored, Discard, Erase) are serialised
+// per record ID; reads are not blocked by them. One process at a time may
+// open a store directory (bbolt holds a file lock).
+package store
