@@ -1,21 +1,17 @@
 package embedded
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/medprov/medprov/internal/crashtest"
 )
 
 const crashDirEnv = "EMBEDDED_CRASH_DIR"
@@ -57,8 +53,8 @@ func readOrdererConfig(t *testing.T, dir string) Config {
 // puts from 16 goroutines and prints "ACK <txid> <block>" after each
 // successful Submit, until it is killed.
 func TestCrashHelper(t *testing.T) {
-	dir := os.Getenv(crashDirEnv)
-	if dir == "" {
+	dir, ok := crashtest.IsChild(crashDirEnv)
+	if !ok {
 		t.Skip("helper process for TestCrashRecovery")
 	}
 	l, err := Open(readOrdererConfig(t, dir), &testCC{})
@@ -66,30 +62,18 @@ func TestCrashHelper(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
 	}
-	var mu sync.Mutex
 	id := testClient(t)
-	deadline := time.Now().Add(10 * time.Second)
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for time.Now().Before(deadline) {
-				txID, nonce, err := l.NewTxID(id)
-				if err != nil {
-					panic(err)
-				}
-				res, err := l.Submit(context.Background(), id, Proposal{Function: "put", Args: []string{"crash/" + txID, txID}, TxID: txID, Nonce: nonce})
-				if err != nil {
-					panic(err)
-				}
-				mu.Lock()
-				_, _ = os.Stdout.WriteString(fmt.Sprintf("ACK %s %d\n", res.TxID, res.BlockNumber))
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	crashtest.Loop(16, 10*time.Second, func(_, _ int) {
+		txID, nonce, err := l.NewTxID(id)
+		if err != nil {
+			panic(err)
+		}
+		res, err := l.Submit(context.Background(), id, Proposal{Function: "put", Args: []string{"crash/" + txID, txID}, TxID: txID, Nonce: nonce})
+		if err != nil {
+			panic(err)
+		}
+		crashtest.Ack("%s %d", res.TxID, res.BlockNumber)
+	})
 	_ = l.Close()
 }
 
@@ -106,56 +90,7 @@ func TestCrashRecovery(t *testing.T) {
 	for trial := range trials {
 		dir := t.TempDir()
 		writeOrdererFiles(t, dir)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		type ack struct {
-			txID  string
-			block uint64
-		}
-		var acks []ack
-		first := make(chan struct{})
-		readDone := make(chan struct{})
-		go func() {
-			defer close(readDone)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				f := strings.Fields(sc.Text())
-				if len(f) != 3 || f[0] != "ACK" {
-					continue
-				}
-				n, err := strconv.ParseUint(f[2], 10, 64)
-				if err != nil {
-					continue
-				}
-				acks = append(acks, ack{f[1], n})
-				if len(acks) == 1 {
-					close(first)
-				}
-			}
-		}()
-		select {
-		case <-first:
-		case <-readDone:
-			_ = cmd.Wait()
-			t.Fatalf("trial %d: child exited without acknowledging anything", trial)
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("trial %d: no acknowledgement", trial)
-		}
-		time.Sleep(time.Duration(30+rand.IntN(271)) * time.Millisecond)
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		<-readDone
-		_ = cmd.Wait()
+		acks := crashtest.Kill(t, "TestCrashHelper", crashDirEnv, dir, [2]time.Duration{30 * time.Millisecond, 300 * time.Millisecond})
 
 		cfg := readOrdererConfig(t, dir)
 		l, err := Open(cfg, &testCC{})
@@ -166,13 +101,18 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatalf("trial %d: %v", trial, err)
 		}
 		for _, a := range acks {
-			st, err := l.Transaction(a.txID)
-			if err != nil || st.Code != VALID || st.BlockNumber != a.block {
-				t.Fatalf("trial %d: acknowledged %s in block %d, found %+v, %v", trial, a.txID, a.block, st, err)
+			var txID string
+			var block uint64
+			if _, err := fmt.Sscan(a, &txID, &block); err != nil {
+				t.Fatalf("trial %d: acknowledgement %q: %v", trial, a, err)
 			}
-			v, err := l.Evaluate(context.Background(), testClient(t), Proposal{Function: "get", Args: []string{"crash/" + a.txID}})
-			if err != nil || string(v) != a.txID {
-				t.Fatalf("trial %d: state of %s = %q, %v", trial, a.txID, v, err)
+			st, err := l.Transaction(txID)
+			if err != nil || st.Code != VALID || st.BlockNumber != block {
+				t.Fatalf("trial %d: acknowledged %s in block %d, found %+v, %v", trial, txID, block, st, err)
+			}
+			v, err := l.Evaluate(context.Background(), testClient(t), Proposal{Function: "get", Args: []string{"crash/" + txID}})
+			if err != nil || string(v) != txID {
+				t.Fatalf("trial %d: state of %s = %q, %v", trial, txID, v, err)
 			}
 		}
 		totalAcks += len(acks)

@@ -1,23 +1,20 @@
 package store
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/medprov/medprov/internal/crashtest"
 )
 
 const crashDirEnv = "STORE_CRASH_DIR"
@@ -32,8 +29,8 @@ func crashContent(id string) []byte {
 // TestCrashHelper is the child process of TestCrashRecovery: 8 goroutines
 // Put records and print "ACK <id>" after each Put returns, until killed.
 func TestCrashHelper(t *testing.T) {
-	dir := os.Getenv(crashDirEnv)
-	if dir == "" {
+	dir, ok := crashtest.IsChild(crashDirEnv)
+	if !ok {
 		t.Skip("helper process for TestCrashRecovery")
 	}
 	keys, err := NewFileKeyring(filepath.Join(dir, "keys"))
@@ -46,25 +43,13 @@ func TestCrashHelper(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	deadline := time.Now().Add(10 * time.Second)
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; time.Now().Before(deadline); i++ {
-				id := fmt.Sprintf("crash-%d-%d", g, i)
-				if _, err := s.Put(context.Background(), id, 1, bytes.NewReader(crashContent(id))); err != nil {
-					panic(err)
-				}
-				mu.Lock()
-				_, _ = os.Stdout.WriteString("ACK " + id + "\n")
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
+	crashtest.Loop(8, 10*time.Second, func(g, i int) {
+		id := fmt.Sprintf("crash-%d-%d", g, i)
+		if _, err := s.Put(context.Background(), id, 1, bytes.NewReader(crashContent(id))); err != nil {
+			panic(err)
+		}
+		crashtest.Ack("%s", id)
+	})
 	_ = s.Close()
 }
 
@@ -83,46 +68,7 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		var acks []string
-		first := make(chan struct{})
-		readDone := make(chan struct{})
-		go func() {
-			defer close(readDone)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				if id, ok := strings.CutPrefix(sc.Text(), "ACK "); ok {
-					acks = append(acks, id)
-					if len(acks) == 1 {
-						close(first)
-					}
-				}
-			}
-		}()
-		select {
-		case <-first:
-		case <-readDone:
-			_ = cmd.Wait()
-			t.Fatalf("trial %d: child exited without acknowledging anything", trial)
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Fatalf("trial %d: no acknowledgement", trial)
-		}
-		time.Sleep(time.Duration(rand.IntN(400)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-readDone
-		_ = cmd.Wait()
+		acks := crashtest.Kill(t, "TestCrashHelper", crashDirEnv, dir, [2]time.Duration{0, 400 * time.Millisecond})
 
 		storeDir := filepath.Join(dir, "store")
 		// Before recovery: the only orphans are temporary files; every
