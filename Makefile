@@ -49,3 +49,19 @@ bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 5 minutes)
 	$(GO) test -run '^$$' -bench 'AccessHistoryPage' -benchtime 500x -count 3 -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'MemoryAsLedgerGrows' -benchtime 200000x -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./gateway/embedded/
+
+# Code generation for api/ (see api/README.md). The tools are pinned here and
+# installed by api/tools.sh into .tools/bin (git-ignored) when missing or
+# pinned differently. protoc-gen-go and the grpc-gateway plugins follow the
+# versions of their runtime libraries in go.mod.
+BUF_VERSION := v1.75.0
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+API_TOOLS = BUF_VERSION=$(BUF_VERSION) PROTOC_GEN_GO_GRPC_VERSION=$(PROTOC_GEN_GO_GRPC_VERSION) TOOLS=$(CURDIR)/.tools GO=$(GO) api/tools.sh
+
+.PHONY: proto
+proto: ## Regenerate api/gen and api/openapi from the .proto files with the pinned tools
+	$(API_TOOLS) generate
+
+.PHONY: verify
+verify: ## buf format and lint, then fail if api/ generated code is stale
+	$(API_TOOLS) verify
