@@ -26,6 +26,7 @@ func New() (*Chaincode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build contract: %w", err)
 	}
+	inner.TransactionSerializer = stringSerializer{}
 	args := make(map[string][]string, len(Signatures))
 	for _, s := range Signatures {
 		args[s.Name] = s.Args
