@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/binary"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"math/big"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // The ledger's on-disk and hashed encodings are simple length-prefixed
@@ -18,10 +21,15 @@ import (
 const (
 	entryGenesis byte = 1
 	entryTx      byte = 2
+	// entryTxStored is the stored form of an entryTx entry: the same
+	// encoding, with the creator field holding the SHA-256 of the creator,
+	// whose bytes are kept once in the creators bucket. The data hash and
+	// Block always use the full entryTx form.
+	entryTxStored byte = 3
 )
 
 // blockFormat is the first byte of a stored block record.
-const blockFormat byte = 1
+const blockFormat byte = 2
 
 type encoder struct{ b []byte }
 
@@ -145,13 +153,31 @@ func (d *decoder) finish(what string) error {
 // encodeTx returns the block data entry of a transaction. Transient data is
 // never part of it.
 func encodeTx(t *Transaction) []byte {
-	e := &encoder{b: make([]byte, 0, 256)}
-	e.byte1(entryTx)
+	return encodeTxAs(t, entryTx, t.Creator, 256+len(t.Creator))
+}
+
+// encodeStoredTx returns the stored form of a transaction's data entry and
+// the key of its creator in the creators bucket.
+func encodeStoredTx(t *Transaction) (stored, creatorKey []byte) {
+	sum := sha256.Sum256(t.Creator)
+	return encodeTxAs(t, entryTxStored, sum[:], 256), sum[:]
+}
+
+func encodeTxAs(t *Transaction, kind byte, creator []byte, size int) []byte {
+	size += len(t.ResponsePayload) + len(t.EventPayload) + len(t.Args)*16 + (len(t.Reads)+len(t.Writes))*64
+	for _, a := range t.Args {
+		size += len(a)
+	}
+	for _, w := range t.Writes {
+		size += len(w.Value)
+	}
+	e := &encoder{b: make([]byte, 0, size)}
+	e.byte1(kind)
 	e.str(t.TxID)
 	e.bytes(t.Nonce)
 	e.u64(uint64(t.Timestamp.Unix()))
 	e.uvarint(uint64(t.Timestamp.Nanosecond()))
-	e.bytes(t.Creator)
+	e.bytes(creator)
 	e.str(t.Function)
 	e.uvarint(uint64(len(t.Args)))
 	for _, a := range t.Args {
@@ -305,7 +331,9 @@ func dataHash(data [][]byte) []byte {
 	return h.Sum(nil)
 }
 
-// storedBlock is the record kept in the blocks bucket.
+// storedBlock is a block as kept in the store: its record in the blocks
+// bucket (header, entry count, validation codes, signature) and its data
+// entries, each stored under its own key in the txs bucket.
 type storedBlock struct {
 	Header BlockHeader
 	Data   [][]byte
@@ -313,20 +341,21 @@ type storedBlock struct {
 	Sig    BlockSignature
 }
 
-func encodeBlock(b *storedBlock) []byte {
-	size := 128 + len(b.Sig.CertPEM)
-	for _, d := range b.Data {
-		size += len(d) + 4
-	}
-	e := &encoder{b: make([]byte, 0, size)}
+// blockRecord is the part of a block kept in the blocks bucket.
+type blockRecord struct {
+	Header  BlockHeader
+	Entries uint64 // number of data entries in the txs bucket
+	Codes   []byte
+	Sig     BlockSignature
+}
+
+func encodeBlockRecord(b *blockRecord) []byte {
+	e := &encoder{b: make([]byte, 0, 160+len(b.Codes)+len(b.Sig.CertPEM)+len(b.Sig.MSPID))}
 	e.byte1(blockFormat)
 	e.u64(b.Header.Number)
 	e.bytes(b.Header.PreviousHash)
 	e.bytes(b.Header.DataHash)
-	e.uvarint(uint64(len(b.Data)))
-	for _, d := range b.Data {
-		e.bytes(d)
-	}
+	e.uvarint(b.Entries)
 	e.bytes(b.Codes)
 	e.str(b.Sig.MSPID)
 	e.bytes(b.Sig.CertPEM)
@@ -334,21 +363,16 @@ func encodeBlock(b *storedBlock) []byte {
 	return e.b
 }
 
-func decodeBlock(raw []byte) (*storedBlock, error) {
+func decodeBlockRecord(raw []byte) (*blockRecord, error) {
 	d := &decoder{b: raw}
 	if d.byte1() != blockFormat {
 		return nil, fmt.Errorf("decode block: %w: unknown block format", errCorrupt)
 	}
-	b := &storedBlock{}
+	b := &blockRecord{}
 	b.Header.Number = d.u64()
 	b.Header.PreviousHash = d.bytes()
 	b.Header.DataHash = d.bytes()
-	if n := d.count(); n > 0 {
-		b.Data = make([][]byte, n)
-		for i := range b.Data {
-			b.Data[i] = d.bytes()
-		}
-	}
+	b.Entries = d.uvarint()
 	b.Codes = d.bytes()
 	b.Sig.MSPID = d.str()
 	b.Sig.CertPEM = d.bytes()
@@ -357,6 +381,21 @@ func decodeBlock(raw []byte) (*storedBlock, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// Data entry keys (txs bucket): 8-byte block number, 8-byte entry number,
+// so a block's entries are contiguous and every block appends.
+func entryKey(block, txNum uint64) []byte {
+	out := binary.BigEndian.AppendUint64(make([]byte, 0, 16), block)
+	return binary.BigEndian.AppendUint64(out, txNum)
+}
+
+// splitEntryKey is the inverse of entryKey.
+func splitEntryKey(k []byte) (block, txNum uint64, ok bool) {
+	if len(k) != 16 {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:]), true
 }
 
 // State values: 8-byte block, 8-byte tx number, then the raw value.
@@ -417,53 +456,128 @@ func historyKey(key string, block, txNum uint64) []byte {
 	return binary.BigEndian.AppendUint64(out, txNum)
 }
 
-type historyEntry struct {
-	TxID      string
-	Timestamp time.Time
-	IsDelete  bool
-	Value     []byte
+// History values are empty: a history entry only says that the transaction
+// at (block, txNum) wrote the key. The transaction ID, timestamp, value and
+// delete flag are read from the stored transaction, as Fabric's history
+// database points into the block store.
+
+// Event keys (events bucket): the entry key of a valid transaction that set a
+// chaincode event. The value is empty; the event is read from the stored
+// transaction.
+func eventKey(block, txNum uint64) []byte { return entryKey(block, txNum) }
+
+// txSummary is what history and event delivery need of a stored
+// transaction, decoded without copying or decoding the rest.
+type txSummary struct {
+	TxID         string
+	Timestamp    time.Time
+	Write        *KVWrite // the write of the requested key, if any
+	EventName    string
+	EventPayload []byte
 }
 
-func encodeHistory(h historyEntry) []byte {
-	e := &encoder{}
-	e.str(h.TxID)
-	e.u64(uint64(h.Timestamp.Unix()))
-	e.uvarint(uint64(h.Timestamp.Nanosecond()))
-	e.boolean(h.IsDelete)
-	e.bytes(h.Value)
-	return e.b
+// skip skips a length-prefixed field.
+func (d *decoder) skip() {
+	n := d.count()
+	if d.err == nil {
+		d.b = d.b[n:]
+	}
 }
 
-func decodeHistory(raw []byte) (historyEntry, error) {
+// skipReads skips a count-prefixed list of key reads.
+func (d *decoder) skipReads() {
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		d.skip()
+		d.version()
+	}
+}
+
+// summarizeTx decodes the transaction ID, timestamp, the write of key (when
+// wantWrite is set) and the chaincode event of a data entry made by encodeTx.
+func summarizeTx(raw []byte, key string, wantWrite bool) (txSummary, error) {
 	d := &decoder{b: raw}
-	h := historyEntry{TxID: d.str()}
+	if k := d.byte1(); k != entryTx && k != entryTxStored {
+		return txSummary{}, fmt.Errorf("decode transaction: %w: not a transaction entry", errCorrupt)
+	}
+	var s txSummary
+	s.TxID = d.str()
+	d.skip() // nonce
 	sec := int64(d.u64())
 	nsec := d.uvarint()
-	h.Timestamp = time.Unix(sec, int64(nsec)).UTC()
-	h.IsDelete = d.boolean()
-	h.Value = d.bytes()
-	return h, d.finish("history entry")
-}
-
-// Event keys: 8-byte block, 8-byte tx number.
-func eventKey(block, txNum uint64) []byte {
-	out := binary.BigEndian.AppendUint64(make([]byte, 0, 16), block)
-	return binary.BigEndian.AppendUint64(out, txNum)
-}
-
-func encodeEvent(ev ChaincodeEvent) []byte {
-	e := &encoder{}
-	e.str(ev.TxID)
-	e.str(ev.Name)
-	e.bytes(ev.Payload)
-	return e.b
-}
-
-func decodeEvent(k, raw []byte) (ChaincodeEvent, error) {
-	if len(k) != 16 {
-		return ChaincodeEvent{}, fmt.Errorf("decode event key: %w", errCorrupt)
+	if nsec >= 1e9 {
+		d.fail()
 	}
+	s.Timestamp = time.Unix(sec, int64(nsec)).UTC()
+	d.skip() // creator
+	d.skip() // function
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		d.skip() // args
+	}
+	d.u64()  // response status
+	d.skip() // response message
+	d.skip() // response payload
+	d.skipReads()
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		d.skip() // start key
+		d.skip() // end key
+		d.boolean()
+		d.skipReads()
+	}
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		k := d.str()
+		del := d.boolean()
+		if wantWrite && s.Write == nil && k == key {
+			s.Write = &KVWrite{Key: k, IsDelete: del, Value: d.bytes()}
+		} else {
+			d.skip()
+		}
+	}
+	s.EventName = d.str()
+	s.EventPayload = d.bytes()
+	if err := d.finish("transaction"); err != nil {
+		return txSummary{}, err
+	}
+	return s, nil
+}
+
+// creatorField returns the offsets of the creator field (length prefix
+// included) of a transaction entry and the field's content.
+func creatorField(raw []byte) (start, end int, creator []byte, err error) {
 	d := &decoder{b: raw}
-	ev := ChaincodeEvent{BlockNumber: binary.BigEndian.Uint64(k), TxID: d.str(), Name: d.str(), Payload: d.bytes()}
-	return ev, d.finish("event")
+	d.byte1()
+	d.skip() // tx ID
+	d.skip() // nonce
+	d.u64()
+	d.uvarint()
+	start = len(raw) - len(d.b)
+	n := d.count()
+	if d.err != nil {
+		return 0, 0, nil, fmt.Errorf("decode transaction: %w", d.err)
+	}
+	creator = d.b[:n]
+	end = len(raw) - len(d.b) + n
+	return start, end, creator, nil
+}
+
+// fullEntry returns the data entry (as hashed) of a stored entry, reading
+// the creator of an entryTxStored entry from the creators bucket. Other
+// entries are returned as they are.
+func fullEntry(stored []byte, creators *bolt.Bucket) ([]byte, error) {
+	if len(stored) == 0 || stored[0] != entryTxStored {
+		return bytes.Clone(stored), nil
+	}
+	start, end, key, err := creatorField(stored)
+	if err != nil {
+		return nil, err
+	}
+	creator := creators.Get(key)
+	if creator == nil {
+		return nil, fmt.Errorf("creator %x is missing: %w", key, errCorrupt)
+	}
+	out := make([]byte, 0, len(stored)+len(creator))
+	out = append(out, entryTx)
+	out = append(out, stored[1:start]...)
+	out = binary.AppendUvarint(out, uint64(len(creator)))
+	out = append(out, creator...)
+	return append(out, stored[end:]...), nil
 }

@@ -10,9 +10,17 @@ import (
 
 // pending is an endorsed transaction waiting to be ordered.
 type pending struct {
-	tx   *Transaction
-	data []byte
-	done chan outcome // buffered, receives exactly one outcome
+	tx         *Transaction
+	data       []byte       // the data entry, as hashed
+	stored     []byte       // its stored form (see entryTxStored)
+	creatorKey []byte       // the key of tx.Creator in the creators bucket
+	done       chan outcome // buffered, receives exactly one outcome
+}
+
+// newPending encodes an endorsed transaction for the committer.
+func newPending(t *Transaction) *pending {
+	stored, creatorKey := encodeStoredTx(t)
+	return &pending{tx: t, data: encodeTx(t), stored: stored, creatorKey: creatorKey, done: make(chan outcome, 1)}
 }
 
 // outcome is what the committer reports to a submitter.
@@ -121,6 +129,11 @@ func (l *Ledger) validateAndApply(tx *bolt.Tx, hdr BlockHeader, sig BlockSignatu
 	index := tx.Bucket(bucketTxIndex)
 	hist := tx.Bucket(bucketHistory)
 	events := tx.Bucket(bucketEvents)
+	txs := tx.Bucket(bucketTxs)
+	blocks := tx.Bucket(bucketBlocks)
+	creators := tx.Bucket(bucketCreators)
+	// These buckets only ever append: fill their pages completely.
+	events.FillPercent, txs.FillPercent, blocks.FillPercent = 1, 1, 1
 	codes := make([]byte, len(batch))
 	seen := make(map[string]struct{}, len(batch))
 	for i, p := range batch {
@@ -129,6 +142,16 @@ func (l *Ledger) validateAndApply(tx *bolt.Tx, hdr BlockHeader, sig BlockSignatu
 		_, dupInBlock := seen[t.TxID]
 		seen[t.TxID] = struct{}{}
 		firstUse := !dupInBlock && index.Get([]byte(t.TxID)) == nil
+		if err := txs.Put(entryKey(hdr.Number, txNum), p.stored); err != nil {
+			return fmt.Errorf("store transaction %s: %w", t.TxID, err)
+		}
+		if i == 0 || !bytes.Equal(p.creatorKey, batch[i-1].creatorKey) {
+			if creators.Get(p.creatorKey) == nil {
+				if err := creators.Put(p.creatorKey, t.Creator); err != nil {
+					return fmt.Errorf("store creator of %s: %w", t.TxID, err)
+				}
+			}
+		}
 
 		code := VALID
 		switch {
@@ -162,20 +185,18 @@ func (l *Ledger) validateAndApply(tx *bolt.Tx, hdr BlockHeader, sig BlockSignatu
 			if err != nil {
 				return fmt.Errorf("write key %q: %w", w.Key, err)
 			}
-			h := historyEntry{TxID: t.TxID, Timestamp: t.Timestamp, IsDelete: w.IsDelete, Value: w.Value}
-			if err := hist.Put(historyKey(w.Key, hdr.Number, txNum), encodeHistory(h)); err != nil {
+			if err := hist.Put(historyKey(w.Key, hdr.Number, txNum), nil); err != nil {
 				return fmt.Errorf("write history of key %q: %w", w.Key, err)
 			}
 		}
 		if t.EventName != "" {
-			ev := ChaincodeEvent{TxID: t.TxID, Name: t.EventName, Payload: t.EventPayload}
-			if err := events.Put(eventKey(hdr.Number, txNum), encodeEvent(ev)); err != nil {
+			if err := events.Put(eventKey(hdr.Number, txNum), nil); err != nil {
 				return fmt.Errorf("store event: %w", err)
 			}
 		}
 	}
-	blk := &storedBlock{Header: hdr, Data: data, Codes: codes, Sig: sig}
-	if err := tx.Bucket(bucketBlocks).Put(blockKey(hdr.Number), encodeBlock(blk)); err != nil {
+	rec := &blockRecord{Header: hdr, Entries: uint64(len(data)), Codes: codes, Sig: sig}
+	if err := blocks.Put(blockKey(hdr.Number), encodeBlockRecord(rec)); err != nil {
 		return fmt.Errorf("store block: %w", err)
 	}
 	meta := tx.Bucket(bucketMeta)

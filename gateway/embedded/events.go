@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"context"
+	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -39,8 +40,9 @@ func (l *Ledger) deliverEvents(ctx context.Context, fromBlock uint64, ch chan<- 
 		err := l.view(func(tx *bolt.Tx) error {
 			limit := eventKey(height, 0)
 			c := tx.Bucket(bucketEvents).Cursor()
-			for k, v := c.Seek(pos); k != nil && bytes.Compare(k, limit) < 0 && len(batch) < eventChunk; k, v = c.Next() {
-				ev, err := decodeEvent(k, v)
+			txs := tx.Bucket(bucketTxs)
+			for k, _ := c.Seek(pos); k != nil && bytes.Compare(k, limit) < 0 && len(batch) < eventChunk; k, _ = c.Next() {
+				ev, err := storedEvent(txs, k)
 				if err != nil {
 					return err
 				}
@@ -79,4 +81,18 @@ func (l *Ledger) deliverEvents(ctx context.Context, fromBlock uint64, ch chan<- 
 			return
 		}
 	}
+}
+
+// storedEvent reads the chaincode event of the transaction at entry key k.
+func storedEvent(txs *bolt.Bucket, k []byte) (ChaincodeEvent, error) {
+	block, _, ok := splitEntryKey(k)
+	raw := txs.Get(k)
+	if !ok || raw == nil {
+		return ChaincodeEvent{}, fmt.Errorf("embedded: event %x: %w", k, errCorrupt)
+	}
+	s, err := summarizeTx(raw, "", false)
+	if err != nil {
+		return ChaincodeEvent{}, fmt.Errorf("embedded: event %x: %w", k, err)
+	}
+	return ChaincodeEvent{BlockNumber: block, TxID: s.TxID, Name: s.EventName, Payload: s.EventPayload}, nil
 }

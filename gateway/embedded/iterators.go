@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -238,6 +239,8 @@ func (it *sliceIter) Close() error {
 type historyIter struct {
 	s       *stub
 	c       *bolt.Cursor
+	txs     *bolt.Bucket // the stored transactions the entries point to
+	key     string
 	prefix  []byte
 	started bool
 	atEnd   bool
@@ -256,29 +259,39 @@ func (it *historyIter) load() {
 		it.peek = nil
 		return
 	}
-	var k, v []byte
+	var k []byte
 	if !it.started {
 		it.started = true
 		upper := append(bytes.Clone(it.prefix), bytes.Repeat([]byte{0xff}, 16)...)
 		if k, _ = it.c.Seek(upper); k == nil {
-			k, v = it.c.Last()
+			k, _ = it.c.Last()
 		} else {
-			k, v = it.c.Prev()
+			k, _ = it.c.Prev()
 		}
 	} else {
-		k, v = it.c.Prev()
+		k, _ = it.c.Prev()
 	}
 	if k == nil || len(k) != len(it.prefix)+16 || !bytes.HasPrefix(k, it.prefix) {
 		it.atEnd = true
 		it.peek = nil
 		return
 	}
-	h, err := decodeHistory(v)
-	if err != nil {
-		it.err = err
+	block := binary.BigEndian.Uint64(k[len(it.prefix):])
+	txNum := binary.BigEndian.Uint64(k[len(it.prefix)+8:])
+	raw := it.txs.Get(entryKey(block, txNum))
+	if raw == nil {
+		it.err = fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, errCorrupt)
 		return
 	}
-	it.peek = &queryresult.KeyModification{TxId: h.TxID, Value: h.Value, Timestamp: timestamppb.New(h.Timestamp), IsDelete: h.IsDelete}
+	h, err := summarizeTx(raw, it.key, true)
+	if err == nil && h.Write == nil {
+		err = errCorrupt
+	}
+	if err != nil {
+		it.err = fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, err)
+		return
+	}
+	it.peek = &queryresult.KeyModification{TxId: h.TxID, Value: h.Write.Value, Timestamp: timestamppb.New(h.Timestamp), IsDelete: h.Write.IsDelete}
 }
 
 // HasNext reports whether Next has a result.

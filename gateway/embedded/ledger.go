@@ -25,12 +25,14 @@ import (
 
 // Bucket names of the bbolt file.
 var (
-	bucketState   = []byte("state")   // key -> version + value
-	bucketHistory = []byte("history") // len(key) key block txnum -> history entry
-	bucketBlocks  = []byte("blocks")  // block number -> stored block
-	bucketTxIndex = []byte("txindex") // txID -> block, txnum, code (first occurrence)
-	bucketEvents  = []byte("events")  // block txnum -> event of a valid tx
-	bucketMeta    = []byte("meta")    // see meta keys
+	bucketState    = []byte("state")    // key -> version + value
+	bucketHistory  = []byte("history")  // len(key) key block txnum -> empty (see the stored tx)
+	bucketBlocks   = []byte("blocks")   // block number -> block record (header, codes, signature)
+	bucketTxs      = []byte("txs")      // block txnum -> block data entry (encoded transaction)
+	bucketCreators = []byte("creators") // SHA-256 of a creator -> creator (serialized identity)
+	bucketTxIndex  = []byte("txindex")  // txID -> block, txnum, code (first occurrence)
+	bucketEvents   = []byte("events")   // block txnum -> empty: valid tx with an event
+	bucketMeta     = []byte("meta")     // see meta keys
 )
 
 // Meta keys.
@@ -42,8 +44,11 @@ var (
 	metaLastHash  = []byte("lasthash")
 )
 
-// storeFormat is the version of the on-disk layout.
-const storeFormat byte = 1
+// storeFormat is the version of the on-disk layout. Format 1 kept each
+// block's data in one value and copied values into history and events;
+// format 2 keeps each data entry under its own key and history and events
+// point to it.
+const storeFormat byte = 2
 
 // nonceSize is Fabric's nonce length (common/crypto.NonceSize).
 const nonceSize = 24
@@ -103,7 +108,7 @@ func Open(cfg Config, cc shim.Chaincode) (*Ledger, error) {
 		return nil, fmt.Errorf("embedded: create data directory: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, "ledger.db")
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
+	db, err := bolt.Open(path, 0o600, boltOptions())
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s (is another process using it?): %w", path, err)
 	}
@@ -129,7 +134,12 @@ func Open(cfg Config, cc shim.Chaincode) (*Ledger, error) {
 // initStore creates the buckets and genesis block, or checks an existing
 // store against the configuration, and loads height and last hash.
 func (l *Ledger) initStore(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketState, bucketHistory, bucketBlocks, bucketTxIndex, bucketEvents, bucketMeta} {
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		if f := meta.Get(metaFormat); len(f) != 1 || f[0] != storeFormat {
+			return fmt.Errorf("embedded: %s holds a ledger in format %x, which this version cannot read (it reads format %d only): remove the directory or use the version that wrote it", l.cfg.Dir, f, storeFormat)
+		}
+	}
+	for _, name := range [][]byte{bucketState, bucketHistory, bucketBlocks, bucketTxs, bucketCreators, bucketTxIndex, bucketEvents, bucketMeta} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("embedded: create bucket %s: %w", name, err)
 		}
@@ -142,8 +152,11 @@ func (l *Ledger) initStore(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		blk := &storedBlock{Header: hdr, Data: data, Sig: sig}
-		if err := tx.Bucket(bucketBlocks).Put(blockKey(0), encodeBlock(blk)); err != nil {
+		if err := tx.Bucket(bucketTxs).Put(entryKey(0, 0), data[0]); err != nil {
+			return fmt.Errorf("embedded: store genesis block: %w", err)
+		}
+		rec := &blockRecord{Header: hdr, Entries: 1, Sig: sig}
+		if err := tx.Bucket(bucketBlocks).Put(blockKey(0), encodeBlockRecord(rec)); err != nil {
 			return fmt.Errorf("embedded: store genesis block: %w", err)
 		}
 		for k, v := range map[string][]byte{
@@ -159,7 +172,7 @@ func (l *Ledger) initStore(tx *bolt.Tx) error {
 		}
 	}
 	if f := meta.Get(metaFormat); len(f) != 1 || f[0] != storeFormat {
-		return fmt.Errorf("embedded: unsupported ledger format %x in %s", f, l.cfg.Dir)
+		return fmt.Errorf("embedded: %s holds a ledger in format %x, which this version cannot read (it reads format %d only): remove the directory or use the version that wrote it", l.cfg.Dir, f, storeFormat)
 	}
 	if ch := string(meta.Get(metaChannel)); ch != l.cfg.ChannelID {
 		return fmt.Errorf("embedded: ledger in %s belongs to channel %q, not Config.ChannelID %q", l.cfg.Dir, ch, l.cfg.ChannelID)
@@ -176,7 +189,65 @@ func (l *Ledger) initStore(tx *bolt.Tx) error {
 	return nil
 }
 
+// boltOptions are the bbolt settings of the ledger file. The freelist is not
+// written at each commit (bbolt rebuilds it by scanning the file on open),
+// and is kept as a hash map, which allocates and frees page runs in constant
+// time however fragmented the file is. NoSync stays false: every block is
+// fsynced before its submitters are told.
+func boltOptions() *bolt.Options {
+	return &bolt.Options{
+		Timeout:         openTimeout,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: initialMmapSize,
+	}
+}
+
+// initialMmapSize is the initial mapping of the ledger file, so that a
+// growing ledger does not remap (which waits for all readers) early on.
+const initialMmapSize = 256 << 20
+
 func blockKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// loadBlock reads block n from the store: its record and exactly the data
+// entries it counts. It returns nil, nil when there is no block n.
+func loadBlock(tx *bolt.Tx, n uint64) (*storedBlock, error) {
+	raw := tx.Bucket(bucketBlocks).Get(blockKey(n))
+	if raw == nil {
+		return nil, nil
+	}
+	rec, err := decodeBlockRecord(raw)
+	if err != nil {
+		return nil, err
+	}
+	if rec.Entries > maxBlockEntries {
+		return nil, fmt.Errorf("block %d claims %d data entries: %w", n, rec.Entries, errCorrupt)
+	}
+	sb := &storedBlock{Header: rec.Header, Codes: rec.Codes, Sig: rec.Sig, Data: make([][]byte, 0, rec.Entries)}
+	c := tx.Bucket(bucketTxs).Cursor()
+	creators := tx.Bucket(bucketCreators)
+	for k, v := c.Seek(entryKey(n, 0)); k != nil; k, v = c.Next() {
+		b, i, ok := splitEntryKey(k)
+		if !ok || b != n {
+			break
+		}
+		if i != uint64(len(sb.Data)) || i >= rec.Entries {
+			return nil, fmt.Errorf("block %d: unexpected data entry %d: %w", n, i, errCorrupt)
+		}
+		entry, err := fullEntry(v, creators)
+		if err != nil {
+			return nil, fmt.Errorf("block %d: data entry %d: %w", n, i, err)
+		}
+		sb.Data = append(sb.Data, entry)
+	}
+	if uint64(len(sb.Data)) != rec.Entries {
+		return nil, fmt.Errorf("block %d: data entry %d of %d is missing: %w", n, len(sb.Data), rec.Entries, errCorrupt)
+	}
+	return sb, nil
+}
+
+// maxBlockEntries bounds the entry count read from a block record.
+const maxBlockEntries = 1 << 24
 
 // sign produces the orderer signature of a block header.
 func (l *Ledger) sign(hdr BlockHeader) (BlockSignature, error) {
@@ -323,7 +394,7 @@ func (l *Ledger) Submit(ctx context.Context, id Identity, p Proposal) (*Result, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pend := &pending{tx: sim.tx, data: encodeTx(sim.tx), done: make(chan outcome, 1)}
+	pend := newPending(sim.tx)
 	if err := l.enqueue(pend); err != nil {
 		return nil, err
 	}
@@ -367,13 +438,15 @@ func (l *Ledger) Transaction(txID string) (TxStatus, error) {
 func (l *Ledger) Block(n uint64) (*Block, error) {
 	var sb *storedBlock
 	err := l.view(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketBlocks).Get(blockKey(n))
-		if raw == nil {
+		var err error
+		sb, err = loadBlock(tx, n)
+		if err != nil {
+			return fmt.Errorf("embedded: %w", err)
+		}
+		if sb == nil {
 			return fmt.Errorf("embedded: block %d: %w", n, ErrNotFound)
 		}
-		var err error
-		sb, err = decodeBlock(raw)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -432,15 +505,13 @@ func (l *Ledger) VerifyChain(ctx context.Context) error {
 		}
 		end := min(start+verifyBatch, height)
 		err := l.view(func(tx *bolt.Tx) error {
-			blocks := tx.Bucket(bucketBlocks)
 			for n := start; n < end; n++ {
-				raw := blocks.Get(blockKey(n))
-				if raw == nil {
-					return fmt.Errorf("embedded: verify: block %d is missing", n)
-				}
-				sb, err := decodeBlock(raw)
+				sb, err := loadBlock(tx, n)
 				if err != nil {
 					return fmt.Errorf("embedded: verify: block %d: %w", n, err)
+				}
+				if sb == nil {
+					return fmt.Errorf("embedded: verify: block %d is missing", n)
 				}
 				if err := l.verifyBlock(n, prev, sb); err != nil {
 					return err

@@ -641,25 +641,44 @@ func TestRestartKeepsEverything(t *testing.T) {
 
 func TestVerifyChainDetectsTampering(t *testing.T) {
 	tests := map[string]struct {
-		tamper  func(t *testing.T, blocks *bolt.Bucket)
+		tamper  func(t *testing.T, tx *bolt.Tx)
 		wantErr string
 	}{
 		"a flipped byte in a transaction breaks the data hash": {
-			tamper: func(t *testing.T, blocks *bolt.Bucket) {
-				raw := bytes.Clone(blocks.Get(blockKey(2)))
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				txs := tx.Bucket(bucketTxs)
+				raw := bytes.Clone(txs.Get(entryKey(2, 0)))
 				i := bytes.Index(raw, []byte("tamper-me"))
 				if i < 0 {
 					t.Fatal("value not found in block 2")
 				}
 				raw[i] ^= 0x01
-				if err := blocks.Put(blockKey(2), raw); err != nil {
+				if err := txs.Put(entryKey(2, 0), raw); err != nil {
 					t.Fatal(err)
 				}
 			},
 			wantErr: "data hash",
 		},
+		"a missing transaction is detected": {
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				if err := tx.Bucket(bucketTxs).Delete(entryKey(2, 0)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: "missing",
+		},
+		"an added transaction is detected": {
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				txs := tx.Bucket(bucketTxs)
+				if err := txs.Put(entryKey(2, 1), txs.Get(entryKey(3, 0))); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantErr: "unexpected data entry",
+		},
 		"a flipped byte in the signature is detected": {
-			tamper: func(t *testing.T, blocks *bolt.Bucket) {
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				blocks := tx.Bucket(bucketBlocks)
 				raw := bytes.Clone(blocks.Get(blockKey(1)))
 				raw[len(raw)-5] ^= 0x01
 				if err := blocks.Put(blockKey(1), raw); err != nil {
@@ -669,21 +688,22 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 			wantErr: "signature",
 		},
 		"a rewritten previous hash breaks the chain": {
-			tamper: func(t *testing.T, blocks *bolt.Bucket) {
-				sb, err := decodeBlock(blocks.Get(blockKey(3)))
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				blocks := tx.Bucket(bucketBlocks)
+				rec, err := decodeBlockRecord(blocks.Get(blockKey(3)))
 				if err != nil {
 					t.Fatal(err)
 				}
-				sb.Header.PreviousHash = bytes.Repeat([]byte{7}, 32)
-				if err := blocks.Put(blockKey(3), encodeBlock(sb)); err != nil {
+				rec.Header.PreviousHash = bytes.Repeat([]byte{7}, 32)
+				if err := blocks.Put(blockKey(3), encodeBlockRecord(rec)); err != nil {
 					t.Fatal(err)
 				}
 			},
 			wantErr: "previous hash",
 		},
 		"a missing block is detected": {
-			tamper: func(t *testing.T, blocks *bolt.Bucket) {
-				if err := blocks.Delete(blockKey(2)); err != nil {
+			tamper: func(t *testing.T, tx *bolt.Tx) {
+				if err := tx.Bucket(bucketBlocks).Delete(blockKey(2)); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -707,7 +727,7 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := db.Update(func(tx *bolt.Tx) error { tc.tamper(t, tx.Bucket(bucketBlocks)); return nil }); err != nil {
+			if err := db.Update(func(tx *bolt.Tx) error { tc.tamper(t, tx); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.Close(); err != nil {
@@ -852,4 +872,27 @@ func TestCloseFlushesQueuedWork(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d submits committed before Close", len(committed), n)
+}
+
+func TestOpenRefusesOtherFormat(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, nil)
+	submit(t, l, "put", "a", "1")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(dir+"/ledger.db", 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(metaFormat, []byte{1}) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(testConfig(t, dir), &testCC{})
+	if err == nil || !strings.Contains(err.Error(), "format 01") {
+		t.Fatalf("Open of a format-1 ledger = %v, want an error about its format", err)
+	}
 }
