@@ -3,7 +3,6 @@ package embedded
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/asn1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -290,26 +289,38 @@ func decodeGenesis(b []byte) (channelID, chaincodeName string, err error) {
 	return channelID, chaincodeName, d.finish("genesis")
 }
 
-// asn1Header mirrors the structure Fabric hashes for a block header.
-type asn1Header struct {
-	Number       *big.Int
-	PreviousHash []byte
-	DataHash     []byte
+// headerBytes is the ASN.1 DER encoding of a block header, as Fabric's
+// protoutil.BlockHeaderBytes makes it: SEQUENCE { INTEGER number,
+// OCTET STRING previousHash, OCTET STRING dataHash }. It is written by hand
+// so that it cannot fail; a test checks it against encoding/asn1.
+func headerBytes(h BlockHeader) []byte {
+	num := new(big.Int).SetUint64(h.Number).Bytes()
+	if len(num) == 0 || num[0]&0x80 != 0 {
+		num = append([]byte{0}, num...) // DER INTEGER: minimal, non-negative
+	}
+	var body []byte
+	body = derTLV(body, 0x02, num)
+	body = derTLV(body, 0x04, h.PreviousHash)
+	body = derTLV(body, 0x04, h.DataHash)
+	return derTLV(nil, 0x30, body)
 }
 
-// headerBytes is the ASN.1 DER encoding of a block header (as Fabric's
-// protoutil.BlockHeaderBytes).
-func headerBytes(h BlockHeader) []byte {
-	out, err := asn1.Marshal(asn1Header{
-		Number:       new(big.Int).SetUint64(h.Number),
-		PreviousHash: h.PreviousHash,
-		DataHash:     h.DataHash,
-	})
-	if err != nil {
-		// Only unencodable types can fail; the struct above cannot.
-		panic(fmt.Sprintf("embedded: asn1 header encoding: %v", err))
+// derTLV appends a DER tag, definite length and value to b.
+func derTLV(b []byte, tag byte, value []byte) []byte {
+	b = append(b, tag)
+	n := len(value)
+	switch {
+	case n < 0x80:
+		b = append(b, byte(n))
+	default:
+		var l []byte
+		for ; n > 0; n >>= 8 {
+			l = append([]byte{byte(n)}, l...)
+		}
+		b = append(b, 0x80|byte(len(l)))
+		b = append(b, l...)
 	}
-	return out
+	return append(b, value...)
 }
 
 // headerHash is the block hash: SHA-256 of the header encoding.
