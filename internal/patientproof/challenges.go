@@ -29,6 +29,15 @@ const (
 	DefaultMaxOutstanding = 10_000
 )
 
+// ErrTooManyChallenges means Issue refused a challenge because a bound is
+// reached: the patient already has the most unexpired challenges allowed,
+// or the set as a whole does. Nothing is evicted, so a caller who asks for
+// challenges for someone else's pseudonym cannot end that patient's live
+// session; the patient reuses an outstanding challenge or waits for one to
+// expire. The gateway maps it to RESOURCE_EXHAUSTED and rate-limits the
+// callers who reach it. It never carries any part of the input.
+var ErrTooManyChallenges = errors.New("patientproof: too many outstanding challenges")
+
 // Challenge is an issued challenge, the content of GetChallengeResponse.
 type Challenge struct {
 	// ID is the opaque challenge ID: IDBytes random bytes in lowercase hex.
@@ -61,14 +70,14 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // concurrent use.
 func WithRandom(r io.Reader) Option { return func(c *config) { c.random = r } }
 
-// WithMaxPerPatient bounds the outstanding challenges of one patient; when
-// a patient has that many, Issue evicts the patient's oldest. The default
-// is DefaultMaxPerPatient.
+// WithMaxPerPatient bounds the unexpired challenges of one patient; when a
+// patient has that many, Issue refuses another with ErrTooManyChallenges
+// until one expires. The default is DefaultMaxPerPatient.
 func WithMaxPerPatient(n int) Option { return func(c *config) { c.maxPerPatient = n } }
 
-// WithMaxOutstanding bounds the outstanding challenges of all patients;
-// when there are that many, Issue evicts the oldest. The default is
-// DefaultMaxOutstanding.
+// WithMaxOutstanding bounds the unexpired challenges of all patients; when
+// there are that many, Issue refuses another with ErrTooManyChallenges
+// until one expires. The default is DefaultMaxOutstanding.
 func WithMaxOutstanding(n int) Option { return func(c *config) { c.maxTotal = n } }
 
 // entry is an outstanding challenge.
@@ -80,7 +89,8 @@ type entry struct {
 // Challenges is a gateway's set of outstanding challenges. A challenge may
 // be answered any number of times until it expires, so one proof serves
 // every page of a listing. Memory is bounded: at most the configured number
-// of challenges per patient and overall, the oldest evicted first, and
+// of challenges per patient and overall, beyond which Issue refuses with
+// ErrTooManyChallenges rather than evict a challenge still in use, and
 // expired ones purged as new ones are issued or checked. It is safe for
 // concurrent use.
 type Challenges struct {
@@ -130,8 +140,12 @@ func New(mspID string, ttl time.Duration, opts ...Option) (*Challenges, error) {
 
 // Issue draws a fresh challenge for a patient, valid until now + ttl. A
 // pseudonym that is malformed is INVALID_ARGUMENT; whether the patient is
-// registered is the caller's to check. When the patient or the whole set is
-// at its bound, the oldest challenge is evicted.
+// registered is the caller's to check. When the patient already has the
+// per-patient bound of unexpired challenges, or the whole set has the
+// overall bound, Issue refuses with ErrTooManyChallenges and leaves every
+// outstanding challenge valid: anyone may ask for a challenge for any
+// pseudonym, so evicting would let them end a patient's session. The
+// gateway maps the refusal to RESOURCE_EXHAUSTED and rate-limits callers.
 func (cs *Challenges) Issue(patient string) (Challenge, error) {
 	if err := ledger.CheckPseudonym("patient", patient); err != nil {
 		return Challenge{}, err
@@ -140,6 +154,9 @@ func (cs *Challenges) Issue(patient string) (Challenge, error) {
 	defer cs.mu.Unlock()
 	now := cs.cfg.now()
 	cs.purgeLocked(now)
+	if cs.atPatientBoundLocked(patient, now) || cs.atOverallBoundLocked(now) {
+		return Challenge{}, ErrTooManyChallenges
+	}
 
 	buf := make([]byte, IDBytes+ChallengeBytes)
 	if _, err := io.ReadFull(cs.cfg.random, buf); err != nil {
@@ -157,12 +174,6 @@ func (cs *Challenges) Issue(patient string) (Challenge, error) {
 		ExpireTime: now.Add(cs.ttl),
 	}
 
-	if ids := cs.byPatient[patient]; len(ids) >= cs.cfg.maxPerPatient {
-		cs.removeLocked(cs.byID[ids[0]])
-	}
-	if cs.order.Len() >= cs.cfg.maxTotal {
-		cs.removeLocked(cs.order.Front().Value.(*entry))
-	}
 	e := &entry{c: c}
 	e.elem = cs.order.PushBack(e)
 	cs.byID[id] = e
@@ -208,10 +219,43 @@ func (cs *Challenges) Outstanding() int {
 	return cs.order.Len()
 }
 
+// atPatientBoundLocked reports whether the patient has maxPerPatient
+// unexpired challenges, first dropping any of theirs that have expired.
+func (cs *Challenges) atPatientBoundLocked(patient string, now time.Time) bool {
+	ids := cs.byPatient[patient]
+	if len(ids) < cs.cfg.maxPerPatient {
+		return false
+	}
+	for _, id := range slices.Clone(ids) {
+		if e := cs.byID[id]; !now.Before(e.c.ExpireTime) {
+			cs.removeLocked(e)
+		}
+	}
+	return len(cs.byPatient[patient]) >= cs.cfg.maxPerPatient
+}
+
+// atOverallBoundLocked reports whether maxOutstanding unexpired challenges
+// are held. purgeLocked has dropped the expired ones at the front; only at
+// the bound does it look further, for expired ones a clock that went
+// backwards left behind newer ones.
+func (cs *Challenges) atOverallBoundLocked(now time.Time) bool {
+	if cs.order.Len() < cs.cfg.maxTotal {
+		return false
+	}
+	for f := cs.order.Front(); f != nil; {
+		next := f.Next()
+		if e := f.Value.(*entry); !now.Before(e.c.ExpireTime) {
+			cs.removeLocked(e)
+		}
+		f = next
+	}
+	return cs.order.Len() >= cs.cfg.maxTotal
+}
+
 // purgeLocked drops expired challenges from the oldest on, stopping at the
 // first unexpired one. With a clock that goes backwards an expired
-// challenge may stay behind a newer one; Check still refuses it and the
-// bounds still evict it.
+// challenge may stay behind a newer one; Check still refuses it, and Issue
+// drops it before refusing at a bound.
 func (cs *Challenges) purgeLocked(now time.Time) {
 	for f := cs.order.Front(); f != nil; f = cs.order.Front() {
 		e := f.Value.(*entry)

@@ -192,11 +192,11 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 }
 
 func TestMemoryIsBounded(t *testing.T) {
-	t.Run("a patient's oldest challenge is evicted at the per-patient bound", func(t *testing.T) {
+	t.Run("a patient at the per-patient bound is refused, and keeps every challenge", func(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(3))
 		var issued []patientproof.Challenge
-		for range 4 {
+		for range 3 {
 			c, err := cs.Issue(alice)
 			if err != nil {
 				t.Fatal(err)
@@ -204,46 +204,130 @@ func TestMemoryIsBounded(t *testing.T) {
 			issued = append(issued, c)
 			clk.Advance(time.Second)
 		}
+		// Anyone may ask for alice's challenges; asking again must not
+		// end her session.
+		for range 5 {
+			if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+				t.Fatalf("Issue at the bound = %v, want ErrTooManyChallenges", err)
+			}
+		}
 		bobs, err := cs.Issue(bob)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("another patient: Issue = %v", err)
 		}
 		if n := cs.Outstanding(); n != 4 {
 			t.Fatalf("Outstanding = %d, want 3 of alice's and 1 of bob's", n)
 		}
-		if err := cs.Check(edKey(t), alice, issued[0].ID, answer(issued[0])); !errors.Is(err, patientproof.ErrUnknownChallenge) {
-			t.Fatalf("the evicted challenge: Check = %v", err)
-		}
-		for _, c := range append(issued[1:], bobs) {
+		for _, c := range append(issued, bobs) {
 			if err := cs.Check(edKey(t), c.Patient, c.ID, answer(c)); err != nil {
-				t.Fatalf("a kept challenge: Check = %v", err)
+				t.Fatalf("an existing challenge: Check = %v", err)
 			}
 		}
 	})
-	t.Run("the oldest challenge overall is evicted at the overall bound", func(t *testing.T) {
+	t.Run("the per-patient bound lifts when the patient's oldest challenge expires", func(t *testing.T) {
+		clk := newClock()
+		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(2))
+		first, _ := cs.Issue(alice)
+		clk.Advance(time.Second)
+		second, _ := cs.Issue(alice)
+		clk.Advance(ttl - 2*time.Second)
+		if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+			t.Fatalf("Issue before expiry = %v, want ErrTooManyChallenges", err)
+		}
+		clk.Advance(time.Second) // first expires now
+		third, err := cs.Issue(alice)
+		if err != nil {
+			t.Fatalf("Issue after the oldest expired = %v", err)
+		}
+		if err := cs.Check(edKey(t), alice, first.ID, answer(first)); !errors.Is(err, patientproof.ErrUnknownChallenge) {
+			t.Fatalf("the expired challenge: Check = %v", err)
+		}
+		for _, c := range []patientproof.Challenge{second, third} {
+			if err := cs.Check(edKey(t), alice, c.ID, answer(c)); err != nil {
+				t.Fatalf("an unexpired challenge: Check = %v", err)
+			}
+		}
+	})
+	t.Run("a full set is refused, and keeps every challenge", func(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxOutstanding(2))
 		first, _ := cs.Issue(alice)
-		second, _ := cs.Issue(bob)
-		third, err := cs.Issue(bob)
+		second, err := cs.Issue(bob)
 		if err != nil {
 			t.Fatal(err)
+		}
+		for _, p := range []string{alice, bob, "pt-" + strings.Repeat("9", 40)} {
+			if _, err := cs.Issue(p); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+				t.Fatalf("Issue with a full set = %v, want ErrTooManyChallenges", err)
+			}
 		}
 		if n := cs.Outstanding(); n != 2 {
 			t.Fatalf("Outstanding = %d, want 2", n)
 		}
-		if err := cs.Check(edKey(t), alice, first.ID, answer(first)); !errors.Is(err, patientproof.ErrUnknownChallenge) {
-			t.Fatalf("the evicted challenge: Check = %v", err)
-		}
-		for _, c := range []patientproof.Challenge{second, third} {
+		for _, c := range []patientproof.Challenge{first, second} {
 			if err := cs.Check(edKey(t), c.Patient, c.ID, answer(c)); err != nil {
-				t.Fatalf("a kept challenge: Check = %v", err)
+				t.Fatalf("an existing challenge: Check = %v", err)
 			}
+		}
+		clk.Advance(ttl)
+		if _, err := cs.Issue(alice); err != nil {
+			t.Fatalf("Issue once the set expired = %v", err)
+		}
+	})
+	t.Run("expired challenges a backward clock left behind do not hold a bound", func(t *testing.T) {
+		clk := newClock()
+		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(2), patientproof.WithMaxOutstanding(2))
+		clk.Advance(time.Hour)
+		if _, err := cs.Issue(bob); err != nil { // expires at +1h+ttl
+			t.Fatal(err)
+		}
+		clk.Advance(-time.Hour)
+		if _, err := cs.Issue(alice); err != nil { // expires at +ttl, behind bob's
+			t.Fatal(err)
+		}
+		clk.Advance(ttl) // alice's has expired, bob's has not, and bob's is first
+		if _, err := cs.Issue(alice); err != nil {
+			t.Fatalf("Issue = %v, want the expired challenge dropped", err)
+		}
+		if n := cs.Outstanding(); n != 2 {
+			t.Fatalf("Outstanding = %d, want bob's and alice's new one", n)
+		}
+	})
+	t.Run("a patient's expired challenge a backward clock left behind does not hold the bound", func(t *testing.T) {
+		clk := newClock()
+		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(1))
+		clk.Advance(time.Hour)
+		if _, err := cs.Issue(bob); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(-time.Hour)
+		if _, err := cs.Issue(alice); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(ttl)
+		if _, err := cs.Issue(alice); err != nil {
+			t.Fatalf("Issue = %v, want alice's expired challenge dropped", err)
+		}
+	})
+	t.Run("a refusal leaves no challenge behind and draws no randomness", func(t *testing.T) {
+		random := &readCounter{r: &counter{}}
+		cs := newChallenges(t, newClock(), patientproof.WithRandom(random), patientproof.WithMaxPerPatient(1))
+		if _, err := cs.Issue(alice); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+			t.Fatalf("Issue = %v, want ErrTooManyChallenges", err)
+		}
+		if random.reads != 1 {
+			t.Fatalf("%d reads of the random source, want only the first challenge's", random.reads)
+		}
+		if n := cs.Outstanding(); n != 1 {
+			t.Fatalf("Outstanding = %d, want 1", n)
 		}
 	})
 	t.Run("expired challenges are purged when a new one is issued", func(t *testing.T) {
 		clk := newClock()
-		cs := newChallenges(t, clk)
+		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(50))
 		for i := range 100 {
 			if _, err := cs.Issue([]string{alice, bob}[i%2]); err != nil {
 				t.Fatal(err)
@@ -258,46 +342,82 @@ func TestMemoryIsBounded(t *testing.T) {
 		}
 	})
 	t.Run("many patients never exceed the overall bound", func(t *testing.T) {
-		cs := newChallenges(t, newClock(), patientproof.WithMaxOutstanding(50), patientproof.WithMaxPerPatient(2))
+		clk := newClock()
+		cs := newChallenges(t, clk, patientproof.WithMaxOutstanding(50), patientproof.WithMaxPerPatient(2))
+		refused := 0
 		for i := range 1000 {
-			if _, err := cs.Issue(fmt.Sprintf("pt-%040x", i%300)); err != nil {
+			_, err := cs.Issue(fmt.Sprintf("pt-%040x", i%300))
+			switch {
+			case errors.Is(err, patientproof.ErrTooManyChallenges):
+				refused++
+			case err != nil:
 				t.Fatal(err)
 			}
 			if n := cs.Outstanding(); n > 50 {
 				t.Fatalf("Outstanding = %d after %d issues", n, i+1)
 			}
+			if i%100 == 99 {
+				clk.Advance(ttl / 2)
+			}
+		}
+		if refused == 0 || refused == 1000 {
+			t.Fatalf("%d of 1000 refused, want some", refused)
 		}
 	})
 }
 
 func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
+	const (
+		goroutines     = 16
+		perPatient     = 4
+		maxOutstanding = 40 // below goroutines*perPatient, so patients contend for it
+	)
 	clk := newClock()
-	cs, err := patientproof.New(mspID, ttl, patientproof.WithClock(clk.Now), patientproof.WithMaxOutstanding(64), patientproof.WithMaxPerPatient(4))
+	cs, err := patientproof.New(mspID, ttl, patientproof.WithClock(clk.Now), patientproof.WithMaxOutstanding(maxOutstanding), patientproof.WithMaxPerPatient(perPatient))
 	if err != nil {
 		t.Fatal(err)
 	}
 	key := edKey(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for g := range 16 {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		issued []patientproof.Challenge
+	)
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
 		wg.Go(func() {
 			patient := fmt.Sprintf("pt-%040x", g)
+			var mine []patientproof.Challenge
 			for i := range 50 {
 				c, err := cs.Issue(patient)
-				if err != nil {
+				switch {
+				case errors.Is(err, patientproof.ErrTooManyChallenges):
+					if len(mine) > perPatient {
+						errs <- fmt.Errorf("%d challenges issued to one patient", len(mine))
+						return
+					}
+				case err != nil:
 					errs <- err
 					return
+				default:
+					mine = append(mine, c)
 				}
-				err = cs.Check(key, patient, c.ID, answer(c))
-				// Other goroutines may evict it at the overall bound.
-				if err != nil && !errors.Is(err, patientproof.ErrUnknownChallenge) {
-					errs <- err
-					return
+				// Nothing expires during the test (the clock moves at most
+				// 80s of the 2m ttl) and nothing is evicted, so every
+				// challenge this patient holds must still check.
+				for _, c := range mine {
+					if err := cs.Check(key, patient, c.ID, answer(c)); err != nil {
+						errs <- err
+						return
+					}
 				}
 				if i%10 == 0 {
 					clk.Advance(time.Second)
 				}
 			}
+			mu.Lock()
+			issued = append(issued, mine...)
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
@@ -305,9 +425,26 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := cs.Outstanding(); n > 64 {
-		t.Fatalf("Outstanding = %d, above the bound", n)
+	if n := cs.Outstanding(); n != maxOutstanding || len(issued) != maxOutstanding {
+		t.Fatalf("Outstanding = %d, issued %d, want both %d", n, len(issued), maxOutstanding)
 	}
+	for _, c := range issued {
+		if err := cs.Check(key, c.Patient, c.ID, answer(c)); err != nil {
+			t.Fatalf("after the run: Check = %v", err)
+		}
+	}
+}
+
+// readCounter counts the reads of a random source; Issue reads it with its
+// lock held.
+type readCounter struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *readCounter) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }
 
 var _ io.Reader = (*counter)(nil)

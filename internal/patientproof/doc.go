@@ -10,7 +10,8 @@
 //
 // Challenges is the gateway's in-memory set of outstanding challenges: a
 // challenge stays valid, for every page a patient reads, until it expires,
-// and memory is bounded per patient and overall.
+// and memory is bounded per patient and overall: at a bound Issue refuses
+// with ErrTooManyChallenges rather than evict a challenge still in use.
 //
 // The package is pure apart from its injected clock and random source: it
 // must not import gRPC, a ledger client or the gateway's store. Looking up

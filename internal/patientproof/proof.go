@@ -25,7 +25,7 @@ var (
 	// verify with the patient's key.
 	ErrBadSignature = errors.New("patientproof: the signature does not verify with the patient's key")
 	// ErrUnknownChallenge means no outstanding challenge has the given ID:
-	// never issued, evicted, or already purged after expiry.
+	// never issued, or already purged after expiry.
 	ErrUnknownChallenge = errors.New("patientproof: unknown challenge")
 	// ErrExpired means the challenge has expired.
 	ErrExpired = errors.New("patientproof: the challenge has expired")

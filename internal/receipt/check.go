@@ -98,6 +98,11 @@ func (r Receipt) Check(content io.Reader) (Result, error) {
 // one (otherwise ErrLedgerMismatch naming the field). A nil error means the
 // document is the one anchored in the receipt's transaction; the status,
 // which may be superseded or erased, is the caller's to report.
+//
+// It does not check the receipt's BlockNumber: VerifyRecord does not return
+// it, so the block number remains the custodian's statement. A verifier
+// with access to the ledger can confirm it by looking the transaction up
+// (with Fabric, qscc's GetBlockByTxID).
 func (res Result) Consistent(v VerifyAnswer) error {
 	if !res.Match {
 		return ErrContentMismatch

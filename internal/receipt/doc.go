@@ -9,7 +9,10 @@
 // the document matches its receipt. The caller then asks the ledger
 // (VerifyRecord with the arguments Receipt.LedgerQuery returns) and hands the
 // answer to Result.Consistent, which checks that the ledger's custodian,
-// transaction and time agree with the receipt.
+// transaction and time agree with the receipt. The block number is not
+// among them: VerifyRecord does not return it, so it is the custodian's
+// statement, which VerifyRecord does not confirm; a verifier with access to
+// the ledger can confirm it by looking the transaction up.
 //
 // A receipt holds the salt, so it is as sensitive as the link between the
 // content and the ledger: it must be kept with the record. Once a record is

@@ -74,7 +74,10 @@ type Receipt struct {
 	// TxID is the anchoring transaction ID, 64 lowercase hex digits.
 	TxID string
 	// BlockNumber is the number of the block holding the anchoring
-	// transaction, 1 to MaxBlockNumber (block 0 is the genesis block).
+	// transaction, 1 to MaxBlockNumber (block 0 is the genesis block). It
+	// is the custodian's statement: VerifyRecord does not return it, so
+	// Result.Consistent does not confirm it. A verifier with access to the
+	// ledger can confirm it by looking the transaction (TxID) up.
 	BlockNumber uint64
 	// AnchoredAt is the transaction time of the anchoring, in UTC.
 	AnchoredAt time.Time
@@ -133,7 +136,9 @@ func (r Receipt) Validate() error {
 // Marshal renders the receipt canonically: the fields in a fixed order,
 // indented by two spaces for people, the salt left out once erased, the
 // time in RFC 3339 UTC with the shortest fraction, and a final newline. It
-// refuses an invalid receipt, so whatever it renders Parse accepts.
+// refuses an invalid receipt, so whatever it renders Parse accepts; the
+// fields of a valid receipt are plain ASCII, so the rendering holds no
+// escape sequence.
 func (r Receipt) Marshal() ([]byte, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -154,6 +159,7 @@ func (r Receipt) Marshal() ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	if err := enc.Encode(w); err != nil {
 		return nil, ledger.Internal("receipt: encoding", err)
 	}
@@ -163,12 +169,18 @@ func (r Receipt) Marshal() ([]byte, error) {
 // Parse reads a receipt strictly: one JSON object of at most MaxBytes with
 // exactly the documented field names (no unknown, duplicated or
 // differently-cased ones, no nulls), every required field present and every
-// value valid. The salt may be absent or empty for an erased record. Errors
-// are INVALID_ARGUMENT naming the field ("receipt" for the document as a
-// whole) and never echo a value.
+// value valid. The document must contain no backslash, so no JSON escape
+// sequence: names and values are compared as written, and "tx\u0049d" is
+// not txId. No valid receipt needs one, since IDs, hex and RFC 3339 times
+// are plain ASCII, and Marshal writes none. The salt may be absent or empty
+// for an erased record. Errors are INVALID_ARGUMENT naming the field
+// ("receipt" for the document as a whole) and never echo a value.
 func Parse(data []byte) (Receipt, error) {
 	if len(data) > MaxBytes {
 		return Receipt{}, ledger.InvalidArgument(fieldReceipt, "want at most %d bytes", MaxBytes)
+	}
+	if bytes.IndexByte(data, '\\') >= 0 {
+		return Receipt{}, ledger.InvalidArgument(fieldReceipt, "want no escape sequences")
 	}
 	raw, err := splitObject(data)
 	if err != nil {

@@ -123,6 +123,43 @@ func TestParseRefusesInvalidReceiptsNamingTheField(t *testing.T) {
 	}
 }
 
+func TestParseRefusesEscapeSequences(t *testing.T) {
+	valid := string(doc(t, nil))
+	tests := map[string]string{
+		"an escaped letter in a field name": strings.Replace(valid, `"txId"`, `"tx\u0049d"`, 1),
+		"an escaped letter in a value":      strings.Replace(valid, `"rec-0001"`, `"rec\u002d0001"`, 1),
+		"an escaped digit in a hex value":   strings.Replace(valid, `"`+txID, `"\u0037`+txID[1:], 1),
+		"an escaped solidus in the schema":  strings.Replace(valid, `"medprov.receipt.v1"`, `"medprov.receipt.v1\/"`, 1),
+		"a backslash outside of any string": valid[:len(valid)-1] + "\\}",
+		"an escaped quote in the time":      strings.Replace(valid, `Z"`, `Z\""`, 1),
+		"an escape in a case-variant name":  strings.Replace(valid, `"recordId"`, `"record\u0049d"`, 1),
+	}
+	for name, in := range tests {
+		t.Run(name+" is refused", func(t *testing.T) {
+			if in == valid {
+				t.Fatal("the edit did not apply")
+			}
+			_, err := receipt.Parse([]byte(in))
+			wantFieldError(t, err, "receipt")
+			if !strings.Contains(err.Error(), "want no escape sequences") {
+				t.Fatalf("error %q does not say escape sequences are refused", err)
+			}
+		})
+	}
+}
+
+func TestMarshalWritesNoEscapeSequences(t *testing.T) {
+	for name, build := range goldenCases {
+		b, err := build().Marshal()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if bytes.IndexByte(b, '\\') >= 0 {
+			t.Fatalf("%s: Marshal wrote a backslash:\n%s", name, b)
+		}
+	}
+}
+
 func TestParseErrorsNeverEchoTheValue(t *testing.T) {
 	const secret = "Jane-Doe-MRN-123456"
 	inputs := map[string][]byte{

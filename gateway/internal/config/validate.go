@@ -36,9 +36,11 @@ const maxTokenLabel = 32
 // Validate reports every problem with c as a *KeyError naming the key and
 // what is expected, joined with errors.Join in the order of Leaves; nil
 // means c is usable. Settings of the ledger backend and keyring type that are
-// not selected are not checked. Validate is a pure function of c: it does
-// not look at the file system (see CheckFiles) or the environment, and its
-// messages never contain the values they reject.
+// not selected are not checked. Validate is a pure function of c and the
+// working directory (against which it makes relative directory names
+// absolute to compare them): it does not look at the file system (see
+// CheckFiles) or the environment, and its messages never contain the values
+// they reject.
 func (c Config) Validate() error {
 	var v validator
 
@@ -80,8 +82,9 @@ func (c Config) Validate() error {
 		switch c.Store.Keyring.Type {
 		case KeyringFile:
 			if v.path("store.keyring.file.dir", c.Store.Keyring.File.Dir, "directory of the key-encryption key files") &&
-				c.Store.Dir != "" && filepath.Clean(c.Store.Keyring.File.Dir) == filepath.Clean(c.Store.Dir) {
-				v.add("store.keyring.file.dir", "must differ from store.dir: keys kept with the ciphertext defeat erasure and backups")
+				strings.TrimSpace(c.Store.Dir) != "" && !strings.ContainsRune(c.Store.Dir, 0) &&
+				overlap(c.Store.Keyring.File.Dir, c.Store.Dir) {
+				v.add("store.keyring.file.dir", "must not be store.dir, be inside it, nor contain it: keys kept with the ciphertext defeat erasure and backups")
 			}
 		case KeyringPKCS11:
 			p := c.Store.Keyring.PKCS11
@@ -163,9 +166,9 @@ func (v *validator) address(key, value string, remote bool) {
 	if remote {
 		lo = 1
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
+	n, ok := parsePort(port)
 	switch {
-	case err != nil || n < lo:
+	case !ok || uint64(n) < lo:
 		v.add(key, fmt.Sprintf("port must be a number from %d to 65535", lo))
 	case host == "" && remote:
 		v.add(key, "host required: "+want[len("must be "):])
@@ -174,20 +177,45 @@ func (v *validator) address(key, value string, remote bool) {
 	}
 }
 
+// parsePort reads the port of an address as address accepts it: decimal,
+// 0 to 65535. Leading zeros are allowed and ignored, as the net package
+// does when it listens: 07443 is port 7443.
+func parsePort(port string) (uint16, bool) {
+	n, err := strconv.ParseUint(port, 10, 16)
+	return uint16(n), err == nil
+}
+
 // distinct reports a listening address that would collide with an earlier
-// one: the same port, on the same host or where either is a wildcard.
+// one: the same port number, on the same host or where either is a
+// wildcard. Ports are compared as numbers; IP literals are compared as
+// addresses (::ffff:127.0.0.1 is 127.0.0.1, 0:0::1 is ::1) and DNS names
+// without regard to case or a trailing dot. It does not resolve names, so
+// localhost and 127.0.0.1 are different hosts to it. Port 0 never
+// collides, and an address that the address check refuses is skipped.
 func (v *validator) distinct(keys, values []string) {
-	for i := range values {
-		hi, pi, err := net.SplitHostPort(values[i])
-		if err != nil || pi == "0" {
+	type listener struct {
+		host listenHost
+		port uint16
+		ok   bool
+	}
+	ls := make([]listener, len(values))
+	for i, value := range values {
+		h, p, err := net.SplitHostPort(value)
+		if err != nil {
+			continue
+		}
+		n, ok := parsePort(p)
+		ls[i] = listener{host: parseListenHost(h), port: n, ok: ok && n != 0}
+	}
+	for i := range ls {
+		if !ls[i].ok {
 			continue
 		}
 		for j := range i {
-			hj, pj, err := net.SplitHostPort(values[j])
-			if err != nil || pi != pj {
+			if !ls[j].ok || ls[i].port != ls[j].port {
 				continue
 			}
-			if hi == hj || wildcard(hi) || wildcard(hj) {
+			if ls[i].host.wildcard() || ls[j].host.wildcard() || ls[i].host.same(ls[j].host) {
 				v.add(keys[i], "must not use the same port as "+keys[j])
 				break
 			}
@@ -195,8 +223,57 @@ func (v *validator) distinct(keys, values []string) {
 	}
 }
 
-func wildcard(host string) bool {
-	return host == "" || host == "0.0.0.0" || host == "::"
+// listenHost is the host of a listening address in comparable form.
+type listenHost struct {
+	ip   net.IP // nil for a DNS name or the empty host
+	zone string // IPv6 zone, as written
+	name string // lower-case DNS name without a trailing dot
+}
+
+func parseListenHost(host string) listenHost {
+	addr, zone, _ := strings.Cut(host, "%")
+	if ip := net.ParseIP(addr); ip != nil {
+		return listenHost{ip: ip, zone: zone}
+	}
+	return listenHost{name: strings.TrimSuffix(strings.ToLower(host), ".")}
+}
+
+// wildcard reports the empty host or an unspecified address (0.0.0.0, ::),
+// which listen on every interface.
+func (h listenHost) wildcard() bool {
+	if h.ip != nil {
+		return h.ip.IsUnspecified()
+	}
+	return h.name == ""
+}
+
+func (h listenHost) same(o listenHost) bool {
+	if h.ip != nil || o.ip != nil {
+		return h.ip.Equal(o.ip) && h.zone == o.zone
+	}
+	return h.name == o.name
+}
+
+// overlap reports whether directory a is b, lies inside b, or contains b,
+// after making both absolute and clean. It compares names only: it does not
+// follow symbolic links.
+func overlap(a, b string) bool {
+	return within(a, b) || within(b, a)
+}
+
+// within reports whether dir is parent or inside it, on path-element
+// boundaries (/srv/store-keys is not inside /srv/store).
+func within(dir, parent string) bool {
+	d, err1 := filepath.Abs(dir)
+	p, err2 := filepath.Abs(parent)
+	if err1 != nil || err2 != nil {
+		d, p = filepath.Clean(dir), filepath.Clean(parent)
+	}
+	rel, err := filepath.Rel(p, d)
+	if err != nil {
+		return false
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel))
 }
 
 // shortDuration prints 24h rather than 24h0m0s.

@@ -47,6 +47,34 @@ func TestValidate(t *testing.T) {
 		"a wildcard listener collides with a loopback one": {
 			change: func(c *Config) { c.Listen.Metrics = "0.0.0.0:7080" }, key: "listen.metrics", problem: "same port as listen.rest",
 		},
+		"a port with a leading zero is the same port": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "127.0.0.1:7443", "127.0.0.1:07443" },
+			key:    "listen.rest", problem: "same port as listen.grpc",
+		},
+		"a port with a leading zero is accepted as that port": {
+			change: func(c *Config) { c.Listen.GRPC = "127.0.0.1:07443" },
+		},
+		"port 0 with a leading zero picks a free port, even twice": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "127.0.0.1:0", "127.0.0.1:00" },
+		},
+		"host names are compared without regard to case": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "gateway.example:7443", "Gateway.Example.:7443" },
+			key:    "listen.rest", problem: "same port as listen.grpc",
+		},
+		"IP literals are compared as addresses": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "127.0.0.1:7443", "[::ffff:127.0.0.1]:7443" },
+			key:    "listen.rest", problem: "same port as listen.grpc",
+		},
+		"IPv6 literals are compared as addresses": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "[::1]:7443", "[0:0::0:1]:7443" },
+			key:    "listen.rest", problem: "same port as listen.grpc",
+		},
+		"any spelling of the unspecified address is a wildcard": {
+			change: func(c *Config) { c.Listen.Metrics = "[0::0]:7080" }, key: "listen.metrics", problem: "same port as listen.rest",
+		},
+		"different hosts may share a port": {
+			change: func(c *Config) { c.Listen.GRPC, c.Listen.REST = "127.0.0.1:7443", "127.0.0.2:7443" },
+		},
 		"a missing certificate is named": {
 			change: func(c *Config) { c.TLS.CertFile = "" }, key: "tls.certFile", problem: "required: PEM certificate file for mTLS",
 		},
@@ -108,7 +136,43 @@ func TestValidate(t *testing.T) {
 			change: func(c *Config) { c.Store.Keyring.File.Dir = "" }, key: "store.keyring.file.dir", problem: "required",
 		},
 		"keys next to the ciphertext are refused": {
-			change: func(c *Config) { c.Store.Keyring.File.Dir = c.Store.Dir + "/" }, key: "store.keyring.file.dir", problem: "differ from store.dir",
+			change: func(c *Config) { c.Store.Keyring.File.Dir = c.Store.Dir + "/" }, key: "store.keyring.file.dir", problem: "must not be store.dir",
+		},
+		"keys inside the store directory are refused": {
+			change: func(c *Config) {
+				c.Store.Dir, c.Store.Keyring.File.Dir = "/srv/medprov/store", "/srv/medprov/store/keys"
+			},
+			key: "store.keyring.file.dir", problem: "inside it",
+		},
+		"keys inside the store directory by a roundabout name are refused": {
+			change: func(c *Config) {
+				c.Store.Dir, c.Store.Keyring.File.Dir = "/srv/medprov/store/", "/srv/medprov/other/../store/./keys"
+			},
+			key: "store.keyring.file.dir", problem: "inside it",
+		},
+		"a store inside the keyring directory is refused": {
+			change: func(c *Config) {
+				c.Store.Dir, c.Store.Keyring.File.Dir = "/srv/medprov/keys/store", "/srv/medprov/keys"
+			},
+			key: "store.keyring.file.dir", problem: "nor contain it",
+		},
+		"a relative keyring inside an absolute store is refused": {
+			change: func(c *Config) {
+				wd, err := os.Getwd()
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Store.Dir, c.Store.Keyring.File.Dir = wd, "keys"
+			},
+			key: "store.keyring.file.dir", problem: "inside it",
+		},
+		"a keyring that only shares a name prefix with the store is accepted": {
+			change: func(c *Config) {
+				c.Store.Dir, c.Store.Keyring.File.Dir = "/srv/medprov/store", "/srv/medprov/store-keys"
+			},
+		},
+		"a keyring beside the store is accepted": {
+			change: func(c *Config) { c.Store.Dir, c.Store.Keyring.File.Dir = "/srv/medprov/store", "/srv/medprov/keys" },
 		},
 		"PKCS#11 settings are ignored with the file keyring": {
 			change: func(c *Config) { c.Store.Keyring.PKCS11 = PKCS11Keyring{} },
