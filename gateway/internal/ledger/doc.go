@@ -8,7 +8,10 @@
 //
 //   - The interface and its backends. Transaction IDs are fixed by Prepare
 //     before anything is sent, so that a transaction whose commit status is
-//     unknown can be committed again without committing twice.
+//     unknown can be committed again without committing twice, also by
+//     another process: (*Transaction).MarshalBinary encodes a prepared
+//     transaction and RestoreTransaction rebuilds the same transaction
+//     from it after a restart.
 //   - Error mapping, done once, here. Every error a Ledger returns is an
 //     *Error that carries a gRPC status (status.Code and status.FromError
 //     work, also through wrapping). A chaincode error "CODE: message" keeps

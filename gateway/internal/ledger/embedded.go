@@ -83,12 +83,11 @@ func (e *embeddedLedger) Commit(ctx context.Context, t *Transaction) (*Committed
 		}
 		return c, lerr
 	case errors.As(err, &ce):
-		if resent {
-			// The original may have committed since the lookup, so that
-			// simulating it again fails (a record ID now taken, say).
-			if c, lerr := e.lookup(ctx, t.id); c != nil || lerr != nil {
-				return c, lerr
-			}
+		// Another copy of the transaction (an earlier send, or a copy
+		// restored from its encoding) may have committed, so that
+		// simulating it again fails (a record ID now taken, say).
+		if c, lerr := e.lookup(ctx, t.id); c != nil || lerr != nil {
+			return c, lerr
 		}
 		return nil, chaincodeError(ce.Message, t.id)
 	}

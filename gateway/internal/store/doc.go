@@ -35,8 +35,10 @@
 //
 // The package must not import gRPC, REST, the ledger client, the embedded
 // ledger or any other networking code: anchoring is done by the caller, which
-// reports the result through Store.MarkAnchored, and a reconciler finds
-// unanchored versions with Store.Pending. The only project package it imports
+// records the transaction it prepared with Store.SetPrepared (an opaque
+// encoding) before sending it and reports the result through
+// Store.MarkAnchored, and a reconciler finds unanchored versions, with
+// their prepared transactions, with Store.Pending. The only project package it imports
 // is the chaincode's pure ledger package, for ledger.Commitment,
 // ledger.SaltSize and ledger.CheckID. Authorisation (who may read a record)
 // is also the caller's job.

@@ -39,6 +39,11 @@ type Entry struct {
 	CiphertextSHA256 [32]byte
 	// Size is the plaintext size in bytes. Zero once erased.
 	Size int64
+	// Prepared is the anchoring transaction prepared for a pending
+	// version, as the caller encoded it for SetPrepared (opaque to the
+	// store), so that after a crash the same transaction can be looked up
+	// and committed again. Nil until SetPrepared, and once anchored.
+	Prepared []byte
 	// TxID and Block identify the ledger transaction that anchored the
 	// version; empty and zero while pending.
 	TxID  string
@@ -67,6 +72,9 @@ func (e Entry) LogValue() slog.Value {
 	if e.TxID != "" {
 		attrs = append(attrs, slog.String("txID", e.TxID), slog.Uint64("block", e.Block))
 	}
+	if e.Prepared != nil {
+		attrs = append(attrs, slog.Bool("prepared", true))
+	}
 	return slog.GroupValue(attrs...)
 }
 
@@ -93,6 +101,7 @@ type indexEntry struct {
 	Commitment       string    `json:"commitment"`
 	CiphertextSHA256 string    `json:"ciphertextSha256,omitempty"`
 	Size             int64     `json:"size"`
+	Prepared         []byte    `json:"prepared,omitempty"`
 	TxID             string    `json:"txId,omitempty"`
 	Block            uint64    `json:"block,omitempty"`
 	Created          time.Time `json:"created"`
@@ -110,6 +119,9 @@ func (ie *indexEntry) entry() Entry {
 	}
 	if ie.Salt == nil {
 		e.Salt = nil
+	}
+	if ie.Prepared != nil {
+		e.Prepared = append([]byte(nil), ie.Prepared...)
 	}
 	if ie.CiphertextSHA256 != "" {
 		_, _ = hex.Decode(e.CiphertextSHA256[:], []byte(ie.CiphertextSHA256))

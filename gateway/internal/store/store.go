@@ -453,10 +453,55 @@ func (s *Store) MarkAnchored(recordID string, version int, txID string, block ui
 			return fmt.Errorf("%w: already anchored in another transaction", ErrExists)
 		}
 		ie.State, ie.TxID, ie.Block, ie.Anchored = StateAnchored, txID, block, s.now().UTC()
+		ie.Prepared = nil
 		if err := putEntry(tx, key, ie); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketPending).Delete(key)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", label, err)
+	}
+	return nil
+}
+
+// MaxPrepared is the largest prepared transaction SetPrepared accepts.
+const MaxPrepared = 64 << 10
+
+// SetPrepared records, in the pending entry of version of recordID, the
+// ledger transaction prepared to anchor it, encoded by the caller (the
+// store does not interpret it). It returns once the index transaction is
+// committed and synced, so a caller that sends the transaction only after
+// SetPrepared returns can always find it again after a crash, through
+// Pending. Setting it again replaces it; do that only when the previous
+// transaction can no longer commit. MarkAnchored clears it.
+//
+// Errors: ErrInvalid (also for an empty or larger than MaxPrepared tx),
+// ErrNotFound, ErrErased, ErrNotPending if the version is anchored.
+func (s *Store) SetPrepared(recordID string, version int, tx []byte) error {
+	if err := checkKey(recordID, version); err != nil {
+		return err
+	}
+	label := fmt.Sprintf("set prepared transaction of record %q version %d", recordID, version)
+	if len(tx) == 0 || len(tx) > MaxPrepared {
+		return fmt.Errorf("%s: %w: transaction of %d bytes", label, ErrInvalid, len(tx))
+	}
+	unlock := s.locks.lock(recordID)
+	defer unlock()
+	key := entryKey(recordID, version)
+	err := s.update(func(tx2 *bolt.Tx) error {
+		ie, err := getEntry(tx2, key)
+		if err != nil {
+			return err
+		}
+		switch ie.State {
+		case StateErased:
+			return ErrErased
+		case StateAnchored:
+			return ErrNotPending
+		}
+		ie.Prepared = bytes.Clone(tx)
+		return putEntry(tx2, key, ie)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", label, err)
