@@ -47,6 +47,9 @@
 //
 // A Store and a FileKeyring are safe for use by many goroutines. Operations
 // that change one record (Put, MarkAnchored, Discard, Erase) are serialised
-// per record ID; reads are not blocked by them. One process at a time may
-// open a store directory (bbolt holds a file lock).
+// per record ID; reads are not blocked by them. One Store at a time may
+// open a store directory: Open takes an exclusive flock(2) on <dir>/LOCK
+// (the package targets Linux) before any recovery and holds it until
+// Close, and a second Open, in this process or another, fails at once with
+// ErrLocked.
 package store

@@ -31,4 +31,7 @@ var (
 	ErrKeyUnavailable = errors.New("store: key-encryption key unavailable")
 	// ErrClosed reports use of a Store after Close.
 	ErrClosed = errors.New("store: closed")
+	// ErrLocked reports that Open found the store directory already open
+	// (its LOCK file is locked by this or another process).
+	ErrLocked = errors.New("store: directory is locked by another Store")
 )

@@ -30,6 +30,7 @@ const MaxVersion = math.MaxInt32
 
 const (
 	indexFile   = "index.db"
+	lockFile    = "LOCK"
 	blobsDir    = "blobs"
 	tmpSuffix   = ".tmp"
 	openTimeout = 5 * time.Second
@@ -74,6 +75,8 @@ type Store struct {
 	mu     sync.RWMutex
 	db     *bolt.DB
 	closed bool
+
+	lock *os.File // holds the flock on <dir>/LOCK until Close
 }
 
 // Open opens the store in dir, creating it if needed (mode 0700), with keys
@@ -81,9 +84,12 @@ type Store struct {
 // rolls back whatever a crash interrupted: temporary blob files are renamed
 // into place if the index holds their entry and removed otherwise, blobs
 // whose entry is missing or erased are removed, and an interrupted erasure
-// compaction is redone. It fails if another process holds the store open
-// (after waiting a few seconds for bbolt's file lock) or if the index was
-// written by an unknown format version.
+// compaction is redone. Before any of that it takes an exclusive lock on
+// <dir>/LOCK (flock(2); the store targets Linux), held until Close, so
+// recovery, cleanup and compaction never race another opener. It fails at
+// once with ErrLocked, changing nothing, if the directory is already open
+// (in this process or another one), and fails if the index was written by
+// an unknown format version.
 func Open(dir string, keys Keyring, opts ...Option) (*Store, error) {
 	if keys == nil {
 		return nil, fmt.Errorf("open store %s: %w: nil keyring", dir, ErrInvalid)
@@ -95,12 +101,19 @@ func Open(dir string, keys Keyring, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(s.blobs, 0o700); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s.lock = lock
 	path := filepath.Join(dir, indexFile)
 	if err := finishIndexSwap(dir); err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
 	if err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s.db = db
@@ -133,21 +146,30 @@ func Open(dir string, keys Keyring, opts ...Option) (*Store, error) {
 		if s.db != nil {
 			_ = s.db.Close()
 		}
+		_ = lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return s, nil
 }
 
-// Close closes the index. Readers returned by Open keep working until
-// closed; every other method returns ErrClosed afterwards.
+// Close closes the index and releases the directory lock. Readers
+// returned by Open keep working until closed; every other method returns
+// ErrClosed afterwards.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil
+	var err error
+	if !s.closed {
+		s.closed = true
+		err = s.db.Close()
 	}
-	s.closed = true
-	return s.db.Close()
+	// A failed compaction may have marked the store closed already; the
+	// lock is released here in every case.
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
+		s.lock = nil
+	}
+	return err
 }
 
 // Put stores version of recordID with the content read from r until EOF,
@@ -597,8 +619,11 @@ func (s *Store) Discard(recordID string, version int) error {
 //
 // Compaction copies the whole index and blocks other operations while it
 // runs, so erasure costs time proportional to the index size. Erasing an
-// already erased record is a no-op. Errors: ErrInvalid, ErrNotFound if the
-// record has no version.
+// already erased record changes nothing, but if the index still needs
+// compacting (the persisted flag is set, because an earlier Erase failed to
+// compact) it compacts, so a retried Erase that returns nil has kept the
+// promise above. Errors: ErrInvalid, ErrNotFound if the record has no
+// version.
 func (s *Store) Erase(recordID string) error {
 	if err := ledger.CheckID("recordID", recordID); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -607,9 +632,9 @@ func (s *Store) Erase(recordID string) error {
 	unlock := s.locks.lock(recordID)
 	defer unlock()
 	var blobs []string
-	changed := false
+	changed, due := false, false
 	err := s.update(func(tx *bolt.Tx) error {
-		blobs, changed = blobs[:0], false
+		blobs, changed, due = blobs[:0], false, false
 		b := tx.Bucket(bucketEntries)
 		prefix := recordPrefix(recordID)
 		c := b.Cursor()
@@ -647,9 +672,16 @@ func (s *Store) Erase(recordID string) error {
 			}
 			changed = true
 		}
+		meta := tx.Bucket(bucketMeta)
 		if changed {
-			return tx.Bucket(bucketMeta).Put(metaCompact, []byte{1})
+			if err := meta.Put(metaCompact, []byte{1}); err != nil {
+				return err
+			}
 		}
+		// A previous Erase may have committed its tombstones and failed to
+		// compact: the flag is still set, and this call must finish the job
+		// even though it changed nothing.
+		due = meta.Get(metaCompact) != nil
 		return nil
 	})
 	if err != nil {
@@ -665,13 +697,24 @@ func (s *Store) Erase(recordID string) error {
 	if err := syncDir(s.blobs); err != nil {
 		return fmt.Errorf("%s: %w", label, err)
 	}
-	if !changed {
+	if !due {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("%s: %w", label, ErrClosed)
+	}
+	// Another Erase may have compacted (and cleared the flag) since this
+	// call committed; its compaction covered this call's tombstones.
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		due = tx.Bucket(bucketMeta).Get(metaCompact) != nil
+		return nil
+	}); err != nil {
+		return fmt.Errorf("%s: %w", label, err)
+	}
+	if !due {
+		return nil
 	}
 	if err := s.compactLocked(); err != nil {
 		return fmt.Errorf("%s: compact index: %w", label, err)
@@ -959,8 +1002,13 @@ func (s *Store) compactLocked() error {
 		_ = os.Remove(tmp)
 		return err
 	}
+	// Closing the database drops bbolt's file lock; s.lock (<dir>/LOCK)
+	// still keeps other openers out until the swap is done.
 	if err := s.db.Close(); err != nil {
 		return err
+	}
+	if testHookCompactSwap != nil {
+		testHookCompactSwap()
 	}
 	_ = os.Remove(old)
 	err = os.Link(path, old)
@@ -981,6 +1029,10 @@ func (s *Store) compactLocked() error {
 	s.db = db
 	return err
 }
+
+// testHookCompactSwap, if set (by tests), runs in compactLocked after the
+// old database is closed and before the files are swapped.
+var testHookCompactSwap func()
 
 // finishIndexSwap deals with index.db.old, the hard link to the previous
 // index that compaction leaves while it swaps files: if it is still the
