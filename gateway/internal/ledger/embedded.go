@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/medprov/medprov/gateway/embedded"
@@ -14,6 +15,34 @@ import (
 type embeddedLedger struct {
 	l      *embedded.Ledger
 	closed atomic.Bool
+
+	// queued holds the IDs of transactions this backend handed to the
+	// embedded ledger without learning their outcome (Submit returned
+	// because its context ended): they may still be queued for ordering.
+	// The queue lives in this process, in l, so a transaction not in
+	// queued and unknown to the ledger is not queued anywhere.
+	queuedMu sync.Mutex
+	queued   map[string]bool
+}
+
+// setQueued records whether transaction txID may still be queued.
+func (e *embeddedLedger) setQueued(txID string, queued bool) {
+	e.queuedMu.Lock()
+	defer e.queuedMu.Unlock()
+	if !queued {
+		delete(e.queued, txID)
+		return
+	}
+	if e.queued == nil {
+		e.queued = map[string]bool{}
+	}
+	e.queued[txID] = true
+}
+
+func (e *embeddedLedger) mayBeQueued(txID string) bool {
+	e.queuedMu.Lock()
+	defer e.queuedMu.Unlock()
+	return e.queued[txID]
 }
 
 // NewEmbedded returns a Ledger on the embedded ledger l. It takes
@@ -71,7 +100,12 @@ func (e *embeddedLedger) Commit(ctx context.Context, t *Transaction) (*Committed
 		Function: t.name, Args: t.args, TxID: t.id, Nonce: nonce,
 	})
 	if err == nil {
+		e.setQueued(t.id, false)
 		return &Committed{TxID: res.TxID, Block: res.BlockNumber, Payload: res.Payload}, nil
+	}
+	if isContextError(err) {
+		// Possibly queued (or still being simulated): the outcome is unknown.
+		e.setQueued(t.id, true)
 	}
 	var ce *embedded.ChaincodeError
 	switch {
@@ -88,6 +122,16 @@ func (e *embeddedLedger) Commit(ctx context.Context, t *Transaction) (*Committed
 		// simulating it again fails (a record ID now taken, say).
 		if c, lerr := e.lookup(ctx, t.id); c != nil || lerr != nil {
 			return c, lerr
+		}
+		if resent && e.mayBeQueued(t.id) {
+			// The ledger does not hold it yet, but an earlier send may
+			// still be queued for ordering and commit after all: this
+			// rejection does not mean "not ordered".
+			return nil, &Error{
+				code: codes.DeadlineExceeded, txID: t.id, kind: ErrCommitStatusUnknown,
+				msg:   fmt.Sprintf("transaction %s may still be queued for ordering: its commit status is unknown", t.id),
+				cause: fmt.Errorf("sending it again was rejected by the chaincode: %s", ce.Message),
+			}
 		}
 		return nil, chaincodeError(ce.Message, t.id)
 	}
@@ -110,6 +154,7 @@ func (e *embeddedLedger) lookup(ctx context.Context, txID string) (*Committed, e
 		}
 		return nil, err
 	}
+	e.setQueued(txID, false) // ordered: no longer queued
 	if !st.Valid() {
 		return nil, statusError(st, nil)
 	}

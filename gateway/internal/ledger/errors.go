@@ -21,7 +21,9 @@ var (
 	ErrConflict = errors.New("ledger: transaction invalidated by a conflicting update")
 	// ErrCommitStatusUnknown: the context ended after the transaction may
 	// have been sent for ordering (codes.DeadlineExceeded or
-	// codes.Canceled). It may still commit; Error.TxID names it.
+	// codes.Canceled), or a resend was rejected by the chaincode while an
+	// earlier send may still be queued (codes.DeadlineExceeded). It may
+	// still commit; Error.TxID names it.
 	ErrCommitStatusUnknown = errors.New("ledger: commit status unknown")
 	// ErrTxNotFound: Status found no transaction with the ID
 	// (codes.NotFound).

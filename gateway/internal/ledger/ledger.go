@@ -35,12 +35,14 @@ type Ledger interface {
 	// ledger as a duplicate, and the original's outcome is returned. So a
 	// transaction commits at most once.
 	//
-	// Errors: chaincode errors (the transaction was not ordered), ErrConflict
-	// (Aborted: invalidated by an MVCC or phantom read conflict; prepare a
-	// new transaction to retry), ErrCommitStatusUnknown (DeadlineExceeded or
-	// Canceled: ctx ended after the transaction may have been sent; look it
-	// up with Status or Commit it again), ErrClosed (Unavailable), and
-	// Internal errors.
+	// Errors: chaincode errors (the transaction was not ordered, and no
+	// earlier send of it can still be), ErrConflict (Aborted: invalidated by
+	// an MVCC or phantom read conflict; prepare a new transaction to retry),
+	// ErrCommitStatusUnknown (DeadlineExceeded or Canceled: ctx ended after
+	// the transaction may have been sent; or DeadlineExceeded when sending
+	// it again was rejected by the chaincode while an earlier send may still
+	// be queued for ordering; look it up with Status or Commit it again),
+	// ErrClosed (Unavailable), and Internal errors.
 	Commit(ctx context.Context, t *Transaction) (*Committed, error)
 
 	// Submit prepares and commits a transaction and returns once its block
