@@ -69,71 +69,95 @@ func (s *stub) rangeQuery(start, end string) (*rangeIter, error) {
 	}
 	rr := &RangeRead{StartKey: start}
 	s.ranges = append(s.ranges, rr)
-	return &rangeIter{s: s, sc: newScanner(s.state.Cursor(), start, end), end: end, rr: rr}, nil
+	it := &rangeIter{sc: newScanner(s.state.Cursor(), start, end), end: end, rr: rr}
+	it.lookahead = lookahead[rangeItem]{s: s, fetch: it.fetch}
+	return it, nil
+}
+
+// lookahead holds one result ahead of an iterator, so that HasNext can
+// answer without consuming it. fetch returns the next result, or nil at the
+// end.
+type lookahead[T any] struct {
+	s      *stub
+	fetch  func() (*T, error)
+	peek   *T
+	peeked bool
+	closed bool
+	err    error
+}
+
+func (la *lookahead[T]) load() {
+	if la.peeked {
+		return
+	}
+	la.peek, la.err = la.fetch()
+	la.peeked = true
+}
+
+// HasNext reports whether Next has a result (or an error to return).
+func (la *lookahead[T]) HasNext() bool {
+	if la.closed || la.s.done {
+		return false
+	}
+	la.load()
+	return la.peek != nil || la.err != nil
+}
+
+// take consumes the result HasNext looked at.
+func (la *lookahead[T]) take() (*T, error) {
+	if la.s.done {
+		return nil, errTxDone
+	}
+	if la.closed {
+		return nil, errors.New("embedded: iterator is closed")
+	}
+	la.load()
+	la.peeked = false
+	if la.err != nil {
+		return nil, la.err
+	}
+	if la.peek == nil {
+		return nil, errNoSuchKey
+	}
+	item := la.peek
+	la.peek = nil
+	return item, nil
+}
+
+// Close releases the iterator.
+func (la *lookahead[T]) Close() error {
+	la.closed = true
+	return nil
 }
 
 // rangeIter is a lazily evaluated range-query iterator. It records each
 // result returned by Next, and marks the range exhausted when HasNext or
 // Next observes its end, like Fabric's resultsItr.
 type rangeIter struct {
-	s      *stub
-	sc     *scanner
-	end    string
-	rr     *RangeRead
-	peek   *rangeItem
-	peeked bool
-	closed bool
-	err    error
+	lookahead[rangeItem]
+	sc  *scanner
+	end string
+	rr  *RangeRead
 }
 
-func (it *rangeIter) load() {
-	if it.peeked {
-		return
-	}
-	it.peek, it.err = it.sc.next()
-	it.peeked = true
-	if it.peek == nil && it.err == nil {
+func (it *rangeIter) fetch() (*rangeItem, error) {
+	item, err := it.sc.next()
+	if item == nil && err == nil {
 		it.rr.Exhausted = true
 		it.rr.EndKey = it.end
 	}
-}
-
-// HasNext reports whether Next has a result.
-func (it *rangeIter) HasNext() bool {
-	if it.closed || it.s.done {
-		return false
-	}
-	it.load()
-	return it.peek != nil || it.err != nil
+	return item, err
 }
 
 // Next returns the next key and value.
 func (it *rangeIter) Next() (*queryresult.KV, error) {
-	if it.s.done {
-		return nil, errTxDone
+	item, err := it.take()
+	if err != nil {
+		return nil, err
 	}
-	if it.closed {
-		return nil, errors.New("embedded: iterator is closed")
-	}
-	it.load()
-	it.peeked = false
-	if it.err != nil {
-		return nil, it.err
-	}
-	if it.peek == nil {
-		return nil, errNoSuchKey
-	}
-	item := it.peek
-	it.peek = nil
 	it.rr.Reads = append(it.rr.Reads, KVRead{Key: item.key, Version: item.version})
 	it.rr.EndKey = item.key
 	return &queryresult.KV{Namespace: it.s.l.cfg.ChaincodeName, Key: item.key, Value: item.value}, nil
-}
-
-// Close releases the iterator.
-func (it *rangeIter) Close() error {
-	it.closed = true
-	return nil
 }
 
 // pagedQuery runs a paginated range query the way a Fabric peer does: the
@@ -237,27 +261,24 @@ func (it *sliceIter) Close() error {
 // historyIter walks a key's history entries newest first, as Fabric 2.x
 // returns them.
 type historyIter struct {
-	s       *stub
+	lookahead[queryresult.KeyModification]
 	c       *bolt.Cursor
 	txs     *bolt.Bucket // the stored transactions the entries point to
 	key     string
 	prefix  []byte
 	started bool
 	atEnd   bool
-	peek    *queryresult.KeyModification
-	peeked  bool
-	err     error
-	closed  bool
 }
 
-func (it *historyIter) load() {
-	if it.peeked {
-		return
-	}
-	it.peeked = true
+func newHistoryIter(s *stub, key string) *historyIter {
+	it := &historyIter{c: s.history.Cursor(), txs: s.btx.Bucket(bucketTxs), key: key, prefix: historyPrefix(key)}
+	it.lookahead = lookahead[queryresult.KeyModification]{s: s, fetch: it.fetch}
+	return it
+}
+
+func (it *historyIter) fetch() (*queryresult.KeyModification, error) {
 	if it.atEnd {
-		it.peek = nil
-		return
+		return nil, nil
 	}
 	var k []byte
 	if !it.started {
@@ -273,59 +294,23 @@ func (it *historyIter) load() {
 	}
 	if k == nil || len(k) != len(it.prefix)+16 || !bytes.HasPrefix(k, it.prefix) {
 		it.atEnd = true
-		it.peek = nil
-		return
+		return nil, nil
 	}
 	block := binary.BigEndian.Uint64(k[len(it.prefix):])
 	txNum := binary.BigEndian.Uint64(k[len(it.prefix)+8:])
 	raw := it.txs.Get(entryKey(block, txNum))
 	if raw == nil {
-		it.err = fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, errCorrupt)
-		return
+		return nil, fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, errCorrupt)
 	}
 	h, err := summarizeTx(raw, it.key, true)
 	if err == nil && h.Write == nil {
 		err = errCorrupt
 	}
 	if err != nil {
-		it.err = fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, err)
-		return
+		return nil, fmt.Errorf("embedded: history of %q: transaction %d of block %d: %w", it.key, txNum, block, err)
 	}
-	it.peek = &queryresult.KeyModification{TxId: h.TxID, Value: h.Write.Value, Timestamp: timestamppb.New(h.Timestamp), IsDelete: h.Write.IsDelete}
-}
-
-// HasNext reports whether Next has a result.
-func (it *historyIter) HasNext() bool {
-	if it.closed || it.s.done {
-		return false
-	}
-	it.load()
-	return it.peek != nil || it.err != nil
+	return &queryresult.KeyModification{TxId: h.TxID, Value: h.Write.Value, Timestamp: timestamppb.New(h.Timestamp), IsDelete: h.Write.IsDelete}, nil
 }
 
 // Next returns the next modification, newest first.
-func (it *historyIter) Next() (*queryresult.KeyModification, error) {
-	if it.s.done {
-		return nil, errTxDone
-	}
-	if it.closed {
-		return nil, errors.New("embedded: iterator is closed")
-	}
-	it.load()
-	it.peeked = false
-	if it.err != nil {
-		return nil, it.err
-	}
-	if it.peek == nil {
-		return nil, errNoSuchKey
-	}
-	m := it.peek
-	it.peek = nil
-	return m, nil
-}
-
-// Close releases the iterator.
-func (it *historyIter) Close() error {
-	it.closed = true
-	return nil
-}
+func (it *historyIter) Next() (*queryresult.KeyModification, error) { return it.take() }

@@ -252,7 +252,7 @@ func (s *stub) GetHistoryForKey(key string) (shim.HistoryQueryIteratorInterface,
 	if s.done {
 		return nil, errTxDone
 	}
-	return &historyIter{s: s, c: s.history.Cursor(), txs: s.btx.Bucket(bucketTxs), key: key, prefix: historyPrefix(key)}, nil
+	return newHistoryIter(s, key), nil
 }
 
 // GetPrivateData is not supported.
