@@ -15,7 +15,7 @@ help: ## List the targets
 build: ## Build the binaries into bin/
 	@mkdir -p $(BIN)
 	cd chaincode && $(GO) build -o $(BIN)/medprov-chaincode .
-	$(GO) build -o $(BIN)/ ./gateway/cmd/...
+	$(GO) build -o $(BIN)/ ./gateway/cmd/... ./cli/cmd/...
 
 .PHONY: demo
 demo: ## Build and play the walkthrough on a fresh development consortium
