@@ -9,7 +9,7 @@ BIN := $(CURDIR)/bin
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build the binaries into bin/
@@ -27,6 +27,11 @@ demo: ## Build and play the walkthrough on a fresh development consortium
 test: ## Run every test that needs no Fabric binaries, with -race, in both modules
 	cd chaincode && $(GO) test -race -shuffle=on -count=1 ./...
 	$(GO) test -race -shuffle=on -count=1 ./...
+
+.PHONY: test-pkcs11
+test-pkcs11: ## Test the PKCS#11 keyring against SoftHSM2 (installs softhsm2 with apt-get if missing)
+	command -v softhsm2-util >/dev/null || (apt-get update && apt-get install -y softhsm2)
+	MEDPROV_SOFTHSM_MODULE=$${MEDPROV_SOFTHSM_MODULE:-/usr/lib/softhsm/libsofthsm2.so} $(GO) test -tags pkcs11 -race -count=1 ./gateway/internal/store/
 
 .PHONY: lint
 lint: ## go vet and a gofmt check in both modules

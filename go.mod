@@ -10,6 +10,7 @@ require (
 	github.com/hyperledger/fabric-chaincode-go/v2 v2.3.1-0.20260319210430-56968fdc7833
 	github.com/hyperledger/fabric-protos-go-apiv2 v0.3.7
 	github.com/medprov/medprov/chaincode v0.0.0-00010101000000-000000000000
+	github.com/miekg/pkcs11 v1.1.1
 	github.com/spf13/cobra v1.10.2
 	go.etcd.io/bbolt v1.4.3
 	go.yaml.in/yaml/v3 v3.0.5

@@ -13,9 +13,8 @@
 //     The format is specified in FORMAT.md next to this file.
 //   - Wrapping DEKs under a key-encryption key (KEK) obtained from a Keyring,
 //     and rewrapping them when the active KEK changes (RewrapAll), without
-//     re-encrypting content. FileKeyring is a development keyring; a PKCS#11
-//     keyring can implement the same KEK interface because no method needs
-//     the raw KEK.
+//     re-encrypting content. FileKeyring is a development keyring;
+//     PKCS11Keyring keeps the KEKs on a PKCS#11 token (see below).
 //   - Computing the salted commitment with ledger.Commitment while the content
 //     streams, so the content is read exactly once.
 //   - Durable storage: blob files under dir/blobs and a bbolt index in
@@ -31,6 +30,20 @@
 // would let a guessed document be tested without the salt; the commitment is
 // an HMAC keyed by the salt, and the stored hash is of the ciphertext.
 //
+// # PKCS#11 keyring
+//
+// PKCS11Keyring (OpenPKCS11Keyring) keeps each KEK as a non-extractable,
+// sensitive AES-256 token object named by its CKA_LABEL (the key ID) and
+// wraps DEKs with CKM_AES_GCM on the token; the wrapped-DEK layout is the
+// file keyring's. The active key ID is kept on the token in a private data
+// object. It needs cgo and github.com/miekg/pkcs11, so it is only compiled
+// with the build tag pkcs11; without it OpenPKCS11Keyring returns
+// ErrPKCS11Unsupported ("built without PKCS#11 support: build with -tags
+// pkcs11"). FORMAT.md describes the token objects. Its tests run against
+// SoftHSM2 and are skipped unless MEDPROV_SOFTHSM_MODULE names
+// libsofthsm2.so; `make test-pkcs11` installs SoftHSM2 if needed and runs
+// them, each on a fresh token in a temporary directory.
+//
 // # Not responsible for, and must not import
 //
 // The package must not import gRPC, REST, the ledger client, the embedded
@@ -45,7 +58,7 @@
 //
 // # Concurrency
 //
-// A Store and a FileKeyring are safe for use by many goroutines. Operations
+// A Store, a FileKeyring and a PKCS11Keyring are safe for use by many goroutines. Operations
 // that change one record (Put, MarkAnchored, Discard, Erase) are serialised
 // per record ID; reads are not blocked by them. One Store at a time may
 // open a store directory: Open takes an exclusive flock(2) on <dir>/LOCK
