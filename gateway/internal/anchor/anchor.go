@@ -182,12 +182,24 @@ func (a *Anchorer) Add(ctx context.Context, id ledger.Identity, req AddRequest, 
 		return Anchored{}, errCrashed
 	}
 	ar.Commitment = e.Commitment
-	arg, err := json.Marshal(ar)
+	return a.anchorEntry(ctx, id, label, e, domain.TxAnchorRecord, ar)
+}
+
+// anchorEntry anchors the pending entry e, just stored by Put, with the
+// chaincode function fn and its single JSON argument req (carrying e's
+// commitment): it prepares the transaction, persists it in the entry
+// (SetPrepared) before the first Commit, commits it and marks the entry
+// anchored. A chaincode rejection, a failure before anything was sent and
+// too many read conflicts discard the entry; an unknown outcome leaves it
+// pending, with its transaction, for Reconcile. The caller holds the
+// record's claim; label prefixes errors.
+func (a *Anchorer) anchorEntry(ctx context.Context, id ledger.Identity, label string, e store.Entry, fn string, req any) (Anchored, error) {
+	arg, err := json.Marshal(req)
 	if err != nil {
 		return Anchored{}, a.discard(e, fmt.Errorf("%s: %w", label, err))
 	}
 	for attempt := 1; ; attempt++ {
-		tx, err := a.ledger.Prepare(ctx, id, domain.TxAnchorRecord, string(arg))
+		tx, err := a.ledger.Prepare(ctx, id, fn, string(arg))
 		if err != nil {
 			// Nothing was sent.
 			return Anchored{}, a.discard(e, fmt.Errorf("%s: prepare: %w", label, err))
@@ -208,11 +220,12 @@ func (a *Anchorer) Add(ctx context.Context, id ledger.Identity, req AddRequest, 
 			if a.crashed("committed") {
 				return Anchored{}, errCrashed
 			}
+			a.checkVersion(ctx, e, fn, c)
 			if err := a.store.MarkAnchored(e.RecordID, e.Version, c.TxID, c.Block); err != nil {
 				a.log.LogAttrs(ctx, slog.LevelWarn, "anchored on the ledger but not marked in the store; the reconciler will", slog.Any("entry", e), slog.String("txID", c.TxID), slog.Any("error", err))
 				return Anchored{}, fmt.Errorf("%s: anchored in transaction %s, but: %w", label, c.TxID, err)
 			}
-			a.log.LogAttrs(ctx, slog.LevelDebug, "record anchored", slog.String("recordID", e.RecordID), slog.String("txID", c.TxID), slog.Uint64("block", c.Block))
+			a.log.LogAttrs(ctx, slog.LevelDebug, "record anchored", slog.String("recordID", e.RecordID), slog.Int("version", e.Version), slog.String("txID", c.TxID), slog.Uint64("block", c.Block))
 			return Anchored{RecordID: e.RecordID, Version: e.Version, Commitment: e.Commitment, TxID: c.TxID, Block: c.Block, Salt: e.Salt}, nil
 		case rejected(err):
 			return Anchored{}, a.discard(e, fmt.Errorf("%s: %w", label, err))
@@ -222,7 +235,7 @@ func (a *Anchorer) Add(ctx context.Context, id ledger.Identity, req AddRequest, 
 			if attempt >= a.conflictAttempts {
 				return Anchored{}, a.discard(e, fmt.Errorf("%s: after %d attempts: %w", label, attempt, err))
 			}
-			a.log.LogAttrs(ctx, slog.LevelDebug, "anchoring transaction invalidated by a conflict; preparing another", slog.String("recordID", e.RecordID), slog.String("txID", tx.ID()))
+			a.log.LogAttrs(ctx, slog.LevelDebug, "anchoring transaction invalidated by a conflict; preparing another", slog.String("recordID", e.RecordID), slog.Int("version", e.Version), slog.String("txID", tx.ID()))
 			continue
 		default:
 			// The transaction may have committed: leave it to Reconcile.
@@ -230,6 +243,26 @@ func (a *Anchorer) Add(ctx context.Context, id ledger.Identity, req AddRequest, 
 			return Anchored{}, fmt.Errorf("%s: %w", label, err)
 		}
 	}
+}
+
+// checkVersion logs an error if the chaincode's result names another
+// version than the entry's: AmendRecord numbers the new version itself
+// (previous + 1 on the ledger), so a ledger that holds versions this store
+// does not (amended elsewhere) would anchor the content under another
+// number. The transaction has committed by then, so this only reports it.
+// A missing or unreadable payload is not checked.
+func (a *Anchorer) checkVersion(ctx context.Context, e store.Entry, fn string, c *ledger.Committed) {
+	if len(c.Payload) == 0 {
+		return
+	}
+	var rec struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(c.Payload, &rec); err != nil || rec.Version == 0 || rec.Version == e.Version {
+		return
+	}
+	a.log.LogAttrs(ctx, slog.LevelError, "the ledger anchored the content under another version than the store holds it",
+		slog.String("function", fn), slog.Any("entry", e), slog.Int("ledgerVersion", rec.Version), slog.String("txID", c.TxID))
 }
 
 // rejected reports whether err is the chaincode's refusal of a transaction,

@@ -1,8 +1,9 @@
 // Package anchor is the gateway's crash-safe anchoring step: it stores a
-// new record's content in the encrypted off-chain store and anchors the
-// record's salted commitment on the ledger with AnchorRecord, so that a
-// crash or a restart at any point ends in one of two states: the record is
-// stored and anchored, or it is not stored at all.
+// record version's content in the encrypted off-chain store and anchors its
+// salted commitment on the ledger (AnchorRecord for a new record,
+// AmendRecord for a new version of one), so that a crash or a restart at
+// any point ends in one of two states: the version is stored and anchored,
+// or it is not stored at all.
 //
 // # Responsibilities
 //
@@ -17,6 +18,13 @@
 //     read conflict can never commit, so Add prepares a new one, persists
 //     it in place of the old one and commits that, a bounded number of
 //     times.
+//   - Anchorer.Amend: the next version of a record this store holds (the
+//     highest stored version + 1; refused with store.ErrNotFound if the
+//     store holds none, store.ErrErased if erased, ErrPending if a version
+//     is still pending), stored with store.Put and anchored with
+//     AmendRecord through the very same prepare, persist, commit and mark
+//     steps as Add (one shared function), with the same rollback on a
+//     chaincode rejection. The ledger supersedes the previous version.
 //   - Anchorer.Reconcile, at start and on a timer (Anchorer.Run): every
 //     pending entry is finished or rolled back. An entry without a prepared
 //     transaction (a crash between Put and SetPrepared; the caller was
@@ -36,14 +44,21 @@
 // nonce and the creator, so a copy sent again is the same transaction and
 // is recognised as a duplicate. No private key is persisted.
 //
-// Only the first version of a record is anchored (AnchorRecord); amending
-// (AmendRecord, version 2 onwards) is not implemented yet.
+// Reconcile treats a pending amendment exactly like a pending add: the
+// persisted transaction carries its chaincode function (AnchorRecord or
+// AmendRecord) and arguments, and nothing in reconciliation depends on
+// which. AmendRecord numbers the new version on the ledger itself (the
+// ledger's latest + 1), so the store's numbering agrees with the ledger's
+// only while this store is the only one amending the record; a mismatch
+// found in the chaincode's result is logged as an error (the transaction
+// has committed by then).
 //
 // # Concurrency
 //
-// An Anchorer is safe for use by many goroutines. Add and Reconcile claim
-// a record in memory while they work on it, so the reconciler never
-// touches an entry an Add in this process is still anchoring; one process
+// An Anchorer is safe for use by many goroutines. Add, Amend and Reconcile
+// claim a record in memory while they work on it, so the reconciler never
+// touches an entry an Add or Amend in this process is still anchoring, and
+// two amendments of one record cannot pick the same version; one process
 // at a time may open a store, so no other process can either.
 //
 // # Not responsible for, and must not import

@@ -58,7 +58,7 @@ const (
 //   - with one that cannot be rebuilt from its encoding: discarded (logged
 //     as an error).
 //
-// Entries an Add is working on are skipped. Running Reconcile again
+// Entries an Add or Amend is working on are skipped. Running Reconcile again
 // changes nothing once it returned without failures. It returns the
 // errors of the entries it left pending (joined) and ctx's error.
 func (a *Anchorer) Reconcile(ctx context.Context) (Report, error) {
@@ -145,6 +145,7 @@ func (a *Anchorer) reconcileEntry(ctx context.Context, e store.Entry) (outcome, 
 	c, err := a.ledger.Commit(ctx, tx)
 	switch {
 	case err == nil:
+		a.checkVersion(ctx, e, tx.Name(), c)
 		if err := a.store.MarkAnchored(e.RecordID, e.Version, c.TxID, c.Block); err != nil {
 			return outFailed, fmt.Errorf("%s: %w", label, err)
 		}
