@@ -11,7 +11,8 @@
 // transaction in block order the way a Fabric peer does (DUPLICATE_TXID,
 // MVCC_READ_CONFLICT, PHANTOM_READ_CONFLICT), applies the writes of valid
 // transactions, and persists the block, state, history and transaction index
-// in one bbolt transaction (one fsync per block). Blocks are hash-chained and
+// in one bbolt transaction (one bbolt commit, and so one round of fsyncs,
+// per block). Blocks are hash-chained and
 // signed by a configured orderer identity, and VerifyChain re-checks the
 // chain.
 //
