@@ -52,9 +52,15 @@ type TLS struct {
 
 // Wallet locates the enrolled identities the gateway submits transactions as.
 type Wallet struct {
-	// Dir holds one directory per identity in Fabric's MSP layout
-	// (signcerts/, keystore/, cacerts/). Required.
+	// Dir holds one directory per identity, named after it, each holding
+	// the identity in Fabric's MSP layout under msp/ (signcerts/,
+	// keystore/, cacerts/). Required.
 	Dir string `yaml:"dir" env:"WALLET_DIR"`
+	// ServiceIdentity names the wallet identity the gateway acts as for
+	// its own work: checking access tickets, reading the directory and
+	// answering patients' own queries. It must be a records officer with
+	// clearance V; default "gateway".
+	ServiceIdentity string `yaml:"serviceIdentity" env:"WALLET_SERVICE_IDENTITY"`
 }
 
 // Ledger backends.
@@ -181,6 +187,7 @@ func Defaults() Config {
 			Backend: BackendEmbedded,
 			Fabric:  FabricLedger{Channel: "medprov", Chaincode: "medprov"},
 		},
+		Wallet:     Wallet{ServiceIdentity: "gateway"},
 		Store:      Store{Keyring: Keyring{Type: KeyringFile}},
 		Exchange:   Exchange{AccessTicketTTL: 5 * time.Minute, Timeout: 5 * time.Minute},
 		Reconciler: Reconciler{Interval: 30 * time.Second},

@@ -20,6 +20,8 @@ var (
 	channelPattern   = regexp.MustCompile(`^[a-z][a-z0-9.-]{0,248}$`)
 	chaincodePattern = regexp.MustCompile(`^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$`)
 	envNamePattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	// identityNamePattern matches wallet identity names (as internal/devca names identities).
+	identityNamePattern = regexp.MustCompile(`^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}$`)
 )
 
 // Enumerations accepted by Validate.
@@ -59,6 +61,9 @@ func (c Config) Validate() error {
 	v.path("tls.clientCAFile", c.TLS.ClientCAFile, "PEM file of the CA certificates that client certificates must chain to")
 
 	v.path("wallet.dir", c.Wallet.Dir, "directory of enrolled identities in Fabric MSP layout")
+	if v.required("wallet.serviceIdentity", c.Wallet.ServiceIdentity, "the name of the gateway's own identity in the wallet") && !identityNamePattern.MatchString(c.Wallet.ServiceIdentity) {
+		v.add("wallet.serviceIdentity", "must be the name of a directory in wallet.dir: 1 to 64 letters, digits, '.', '-', '_' or '@', not starting with '.' or '-'")
+	}
 
 	if v.oneOf("ledger.backend", c.Ledger.Backend, Backends) {
 		switch c.Ledger.Backend {
