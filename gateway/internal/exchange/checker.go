@@ -58,6 +58,16 @@ func LedgerFetcher(l ledger.Ledger, id ledger.Identity) FetchFunc {
 // server must derive the caller from it), and a certificate renewed
 // between request and redemption invalidates the ticket, which a short
 // TTL makes rare and a new RequestAccess fixes.
+//
+// MSPID may be left empty when the custodian cannot name the caller's
+// organisation itself: a certificate of another organisation's user,
+// presented by its gateway, is in no wallet of the custodian, and the
+// configuration holds no table from consortium CAs to MSP IDs. Then the
+// organisation is the one the ledger recorded for the requester, once the
+// fingerprint matched: the ticket is bound to that exact certificate, which
+// signed RequestAccess under the requester's MSP, and the caller proved
+// possession of its key in the TLS handshake. A non-empty MSPID must equal
+// the requester's MSP ID as well. CertFingerprint is always required.
 type Caller struct {
 	MSPID           string
 	CertFingerprint string
@@ -125,7 +135,8 @@ func New(cfg Config) (*Checker, error) {
 }
 
 // Check decides whether the custodian honours ticket txID presented by
-// caller; see the package documentation for the rules and their order.
+// caller; see the package documentation for the rules and their order,
+// and Caller for a caller whose MSPID is empty.
 // On success the ticket is marked used and the access event is returned.
 //
 // Errors: a refusal (*Error matching one of the sentinels); the fetch
@@ -161,8 +172,11 @@ func (c *Checker) decide(ev domain.AccessEvent, caller Caller) error {
 	if ev.Custodian != c.msp {
 		return refuse(ErrWrongCustodian)
 	}
-	if caller.MSPID == "" || caller.CertFingerprint == "" ||
-		ev.Requester.MSPID != caller.MSPID || ev.Requester.CertFingerprint != caller.CertFingerprint {
+	// The fingerprint binds the ticket to one certificate; an empty MSPID
+	// takes the organisation the ledger recorded for that certificate (see
+	// Caller).
+	if caller.CertFingerprint == "" || ev.Requester.CertFingerprint != caller.CertFingerprint ||
+		caller.MSPID != "" && ev.Requester.MSPID != caller.MSPID {
 		return refuse(ErrWrongRequester)
 	}
 	// Only a RequestAccess decision for another organisation is a ticket:

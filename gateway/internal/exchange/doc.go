@@ -9,9 +9,12 @@
 // event
 //
 //   - names this gateway's organisation as custodian;
-//   - was requested by the caller: the caller's MSP ID and the SHA-256
-//     fingerprint of its certificate both equal the event's requester (see
-//     Caller for why the certificate and not only the organisation);
+//   - was requested by the caller: the SHA-256 fingerprint of the caller's
+//     certificate equals the event's requester's, and so does the caller's
+//     MSP ID when the server knows it; for another organisation's
+//     certificate it does not, and the organisation is the one the ledger
+//     attributed to that certificate (see Caller for why the certificate
+//     and not only the organisation);
 //   - is a cross-organisation decision GRANTED or EMERGENCY (a DENIED
 //     event, or a custodian's own LogAccess event, is not a ticket);
 //   - is fresh: its time `at` is at most TTL in the past and at most the
@@ -36,8 +39,11 @@
 // a gRPC status (GRPCStatus), whose message holds no health data: no
 // patient, record ID, purpose or consent.
 //
-// The package decides; it does not serve. It must not import gRPC server
-// code (only the status and codes packages), the off-chain record store,
-// or the devnet; it reads the ledger only through the fetch function it is
-// given (LedgerFetcher adapts the gateway's ledger.Ledger).
+// The package decides and fetches; it does not serve. Its client side
+// (Client, Directory, NewVerifyingReader) is a gRPC client of other
+// gateways' ExchangeService and may use the generated gatewayv1 types,
+// which stay out of its other APIs. It must not import the gateway's
+// server package, the off-chain record store, or the devnet; it reads the
+// ledger only through the functions it is given (LedgerFetcher and
+// LedgerDirectory adapt the gateway's ledger.Ledger).
 package exchange
