@@ -1,0 +1,133 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"net/textproto"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/medprov/medprov/api"
+	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/gateway/internal/exchange"
+	"github.com/medprov/medprov/gateway/internal/server"
+)
+
+// innerListener is the in-memory listener between the REST front end and
+// the gRPC server behind it. Nothing outside the process can reach it,
+// which is why that server trusts the certificate fingerprint the front
+// end forwards.
+type innerListener struct{ *bufconn.Listener }
+
+func newInnerListener() *innerListener { return &innerListener{bufconn.Listen(1 << 20)} }
+
+type fingerprintKey struct{}
+
+// newREST returns the REST/JSON front end: grpc-gateway's mux proxying to
+// the in-memory gRPC server, with the caller's verified client certificate
+// forwarded as server.RESTFingerprintHeader (a header of that name sent by
+// the client is dropped), the request ID (the caller's well-formed
+// X-Request-Id, or a new one) forwarded as server.RequestIDHeader and sent
+// back as X-Request-Id on every answer, and the OpenAPI document at
+// /openapi.json.
+// ExchangeService has no REST route. The returned function closes the
+// in-memory connection.
+func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() error, error) {
+	conn, err := grpc.NewClient("passthrough:///medprov-inner",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return inner.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := runtime.NewServeMux(
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			k := strings.ToLower(textproto.CanonicalMIMEHeaderKey(key))
+			if k == server.RESTFingerprintHeader || k == "grpc-metadata-"+server.RESTFingerprintHeader {
+				return "", false
+			}
+			if k == server.RequestIDHeader {
+				return server.RequestIDHeader, true
+			}
+			if k == "grpc-metadata-"+server.RequestIDHeader {
+				// The front end settled the request ID from X-Request-Id.
+				return "", false
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		// The front end sets X-Request-Id itself; the rest of the header
+		// metadata goes out as grpc-gateway's Grpc-Metadata-* headers.
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, server.RequestIDHeader) {
+				return "", false
+			}
+			return runtime.MetadataHeaderPrefix + key, true
+		}),
+		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
+			fp, _ := ctx.Value(fingerprintKey{}).(string)
+			return metadata.Pairs(server.RESTFingerprintHeader, fp)
+		}),
+	)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		gatewayv1.RegisterRecordServiceHandler,
+		gatewayv1.RegisterVerificationServiceHandler,
+		gatewayv1.RegisterConsentServiceHandler,
+		gatewayv1.RegisterAccessServiceHandler,
+		gatewayv1.RegisterAuditServiceHandler,
+		gatewayv1.RegisterPatientServiceHandler,
+		gatewayv1.RegisterAdminServiceHandler,
+	} {
+		if err := register(ctx, mux, conn); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	top := http.NewServeMux()
+	top.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(api.OpenAPI)
+	})
+	top.Handle("/", mux)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The request ID is settled here, so that every answer carries it
+		// as X-Request-Id, errors included (gRPC sends the header metadata
+		// of a failed call as trailers, which grpc-gateway does not
+		// forward to a client that did not ask for trailers).
+		id := r.Header.Get(server.RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			id = newRequestID()
+			r.Header.Set(server.RequestIDHeader, id)
+		}
+		w.Header().Set(server.RequestIDHeader, id)
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+			http.Error(w, "a verified client certificate is required", http.StatusUnauthorized)
+			return
+		}
+		fp := exchange.Fingerprint(r.TLS.VerifiedChains[0][0].Raw)
+		top.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fingerprintKey{}, fp)))
+	})
+	return h, conn.Close, nil
+}
+
+// requestIDPattern is the form of a request ID the server accepts from a
+// caller (server.RequestIDHeader); another value is replaced.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// newRequestID makes up a request ID as the server does: 12 random bytes
+// in hex.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// Accept makes innerListener a net.Listener for grpc.Server.Serve.
+func (l *innerListener) Accept() (net.Conn, error) { return l.Listener.Accept() }

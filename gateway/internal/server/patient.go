@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	domain "github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/gateway/internal/server/convert"
+	"github.com/medprov/medprov/internal/patientproof"
+)
+
+// patientService implements PatientService: a patient, who is not a Fabric
+// member, proves possession of the registered key by signing a challenge,
+// and the gateway answers with its own organisation's view of the ledger,
+// read as its service identity (a records officer with clearance V).
+//
+// Any enrolled caller of this gateway may carry a patient's requests (a
+// patient portal's service account, a clinician helping the patient): the
+// proof, not the caller, authorises the answer, and the answer holds only
+// evidence and access events, never content. Registration status is
+// revealed exactly as GetPatient, which every member may call, reveals it.
+type patientService struct {
+	gatewayv1.UnimplementedPatientServiceServer
+	s *Server
+}
+
+// maxChallengeIDLength bounds proof.challenge_id; issued IDs are
+// 2*patientproof.IDBytes hex digits.
+const maxChallengeIDLength = 64
+
+// GetChallenge issues a fresh challenge for a registered patient. Errors:
+// INVALID_ARGUMENT (patient), NOT_FOUND (not registered),
+// RESOURCE_EXHAUSTED (too many outstanding challenges).
+func (p *patientService) GetChallenge(ctx context.Context, req *gatewayv1.GetChallengeRequest) (*gatewayv1.GetChallengeResponse, error) {
+	if _, err := user(ctx); err != nil {
+		return nil, err
+	}
+	if err := argStatus(domain.CheckPseudonym("patient", req.GetPatient())); err != nil {
+		return nil, err
+	}
+	if _, err := p.s.readPatient(ctx, p.s.d.Service.Ledger(), req.GetPatient()); err != nil {
+		return nil, fmt.Errorf("get challenge: %w", err)
+	}
+	ch, err := p.s.d.Challenges.Issue(req.GetPatient())
+	if err != nil {
+		return nil, fmt.Errorf("issue challenge: %w", err)
+	}
+	return &gatewayv1.GetChallengeResponse{
+		ChallengeId: ch.ID,
+		Challenge:   ch.Challenge,
+		MspId:       ch.MSPID,
+		ExpireTime:  timestamppb.New(ch.ExpireTime),
+	}, nil
+}
+
+// ListMyRecords lists the evidence of the proven patient's records held by
+// this organisation, each as its latest version. Errors: INVALID_ARGUMENT
+// (proof, page_size, page_token), UNAUTHENTICATED (the proof).
+func (p *patientService) ListMyRecords(ctx context.Context, req *gatewayv1.ListMyRecordsRequest) (*gatewayv1.ListMyRecordsResponse, error) {
+	if _, err := user(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkProof(req.GetProof()); err != nil {
+		return nil, err
+	}
+	size, err := pageSizeArg(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
+		return nil, err
+	}
+	patient := req.GetProof().GetPatient()
+	if err := p.authenticate(ctx, req.GetProof()); err != nil {
+		return nil, err
+	}
+	payload, err := p.s.d.Ledger.Evaluate(ctx, p.s.d.Service.Ledger(), domain.TxListPatientRecords, patient, size, req.GetPageToken())
+	if err != nil {
+		return nil, ledgerError("list patient records", err, listArgField)
+	}
+	page, err := decodeLedger[domain.Page[domain.Record]](payload)
+	if err != nil {
+		return nil, fmt.Errorf("list patient records: %w", err)
+	}
+	out := &gatewayv1.ListMyRecordsResponse{NextPageToken: page.Bookmark}
+	for _, r := range page.Items {
+		out.Records = append(out.Records, convert.RecordEvidence(r))
+	}
+	return out, nil
+}
+
+// ListMyAccessEvents lists the access events about the proven patient's
+// records held by this organisation, in time order. Errors:
+// INVALID_ARGUMENT (proof, a time, end before start, page_size,
+// page_token), UNAUTHENTICATED (the proof).
+func (p *patientService) ListMyAccessEvents(ctx context.Context, req *gatewayv1.ListMyAccessEventsRequest) (*gatewayv1.ListMyAccessEventsResponse, error) {
+	if _, err := user(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkProof(req.GetProof()); err != nil {
+		return nil, err
+	}
+	w, err := p.s.checkWindow("start_time", "end_time", req.GetStartTime(), req.GetEndTime(), false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPageSize("page_size", req.GetPageSize()); err != nil {
+		return nil, err
+	}
+	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
+		return nil, err
+	}
+	if err := p.authenticate(ctx, req.GetProof()); err != nil {
+		return nil, err
+	}
+	q, err := json.Marshal(domain.AuditQuery{
+		Patient:  req.GetProof().GetPatient(),
+		From:     w.from,
+		To:       w.to,
+		PageSize: int(req.GetPageSize()),
+		Bookmark: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode audit query: %w", err)
+	}
+	payload, err := p.s.d.Ledger.Evaluate(ctx, p.s.d.Service.Ledger(), domain.TxAccessHistory, string(q))
+	if err != nil {
+		return nil, ledgerError("list access events", err, windowArgField("start_time", "end_time"))
+	}
+	page, err := decodeLedger[domain.Page[domain.AccessEvent]](payload)
+	if err != nil {
+		return nil, fmt.Errorf("list access events: %w", err)
+	}
+	out := &gatewayv1.ListMyAccessEventsResponse{NextPageToken: page.Bookmark}
+	for _, ev := range page.Items {
+		out.Events = append(out.Events, convert.AccessEvent(ev))
+	}
+	return out, nil
+}
+
+// checkProof checks the form of a proof: INVALID_ARGUMENT naming the field
+// for a missing proof, a malformed pseudonym, a missing or overlong
+// challenge ID, or a signature that is empty or above
+// patientproof.MaxSignatureBytes.
+func checkProof(proof *gatewayv1.PatientProof) error {
+	if proof == nil {
+		return status.Error(codes.InvalidArgument, "proof: want the patient's proof of key possession")
+	}
+	if err := argStatus(domain.CheckPseudonym("proof.patient", proof.GetPatient())); err != nil {
+		return err
+	}
+	if id := proof.GetChallengeId(); id == "" || len(id) > maxChallengeIDLength {
+		return status.Error(codes.InvalidArgument, "proof.challenge_id: want the challenge_id GetChallenge returned")
+	}
+	if n := len(proof.GetSignature()); n == 0 || n > patientproof.MaxSignatureBytes {
+		return status.Errorf(codes.InvalidArgument, "proof.signature: want a signature of 1 to %d bytes", patientproof.MaxSignatureBytes)
+	}
+	return nil
+}
+
+// authenticate checks a well-formed proof against the patient's current key
+// on the ledger, read as the service identity. Errors: UNAUTHENTICATED
+// (unregistered patient; unknown, expired or another patient's challenge;
+// a signature that does not verify), or the ledger's.
+func (p *patientService) authenticate(ctx context.Context, proof *gatewayv1.PatientProof) error {
+	pt, err := p.s.readPatient(ctx, p.s.d.Service.Ledger(), proof.GetPatient())
+	if errors.Is(err, domain.ErrNotFound) {
+		return status.Error(codes.Unauthenticated, "proof: the patient is not registered")
+	}
+	if err != nil {
+		return fmt.Errorf("read patient key: %w", err)
+	}
+	key, err := domain.ParsePatientKey("patient key", pt.PublicKey)
+	if err != nil {
+		return fmt.Errorf("parse the stored patient key: %w", err)
+	}
+	return p.s.d.Challenges.Check(key, proof.GetPatient(), proof.GetChallengeId(), proof.GetSignature())
+}
