@@ -3,19 +3,30 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/medprov/medprov/cli/internal/command"
 )
 
 func main() {
 	deps := command.DefaultDeps()
-	err := command.NewRoot(deps).Execute()
+	// Ctrl-C or SIGTERM cancels the running command's context: gateway
+	// calls and transfers stop, and no partial output file is left.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cmd, err := command.NewRoot(deps).ExecuteContextC(ctx)
+	stop()
 	if err != nil {
-		fmt.Fprintf(deps.Stderr, "medprov: %v\n", err)
+		fmt.Fprintln(deps.Stderr, command.ErrorLine(cmd, err))
 		if command.ExitCode(err) == command.ExitUsage {
-			fmt.Fprintln(deps.Stderr, "Run 'medprov --help' for usage.")
+			path := "medprov"
+			if cmd != nil {
+				path = cmd.CommandPath()
+			}
+			fmt.Fprintf(deps.Stderr, "Run '%s --help' for usage.\n", path)
 		}
 	}
 	os.Exit(command.ExitCode(err))

@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,23 +27,66 @@ type result struct {
 	stdout, stderr string
 	err            error
 	code           int
+	line           string // the error as main prints it
 }
 
-// run runs the root command with args, capturing stdout and stderr.
+// run runs the root command with args, capturing stdout and stderr, with
+// no environment variables.
 func run(t *testing.T, args ...string) result {
+	t.Helper()
+	return runWith(t, runEnv{}, args...)
+}
+
+// runEnv is the outside world of one run.
+type runEnv struct {
+	env            map[string]string
+	stdin          string
+	stdinTerminal  bool
+	stderrTerminal bool
+	rand           io.Reader // default crypto/rand
+	ctx            context.Context
+}
+
+// runWith runs the root command with args in env.
+func runWith(t *testing.T, e runEnv, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	deps := Deps{
-		Stdin:  strings.NewReader(""),
-		Stdout: &out,
-		Stderr: &errOut,
-		Rand:   rand.Reader,
-		Now:    func() time.Time { return time.Now() },
+		Stdin:          strings.NewReader(e.stdin),
+		Stdout:         &out,
+		Stderr:         &errOut,
+		Rand:           e.rand,
+		Now:            func() time.Time { return time.Now() },
+		StdinTerminal:  e.stdinTerminal,
+		StderrTerminal: e.stderrTerminal,
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := e.env[k]
+			return v, ok
+		},
+	}
+	if deps.Rand == nil {
+		deps.Rand = rand.Reader
+	}
+	ctx := e.ctx
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	root := NewRoot(deps)
 	root.SetArgs(args)
-	err := root.Execute()
-	return result{stdout: out.String(), stderr: errOut.String(), err: err, code: ExitCode(err)}
+	cmd, err := root.ExecuteContextC(ctx)
+	r := result{stdout: out.String(), stderr: errOut.String(), err: err, code: ExitCode(err)}
+	if err != nil {
+		r.line = ErrorLine(cmd, err)
+	}
+	return r
+}
+
+// writeFile writes a test file, failing the test on error.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // mustRun runs the root and fails the test unless it exits 0.
@@ -92,10 +137,20 @@ func writeFixedKey(t *testing.T) (path string, pub ledger.PatientKey) {
 	return path, pub
 }
 
+// testdata is the absolute path of testdata/, so that goldens are found
+// after a test changes its working directory.
+var testdata = func() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Join(wd, "testdata")
+}()
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
+	path := filepath.Join(testdata, name)
 	if *update {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)

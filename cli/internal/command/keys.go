@@ -74,6 +74,16 @@ func pemTrim(b []byte) []byte {
 // the message, or ECDSA P-256 (ASN.1 DER) over SHA-256 of the message. It
 // returns standard base64.
 func (s *patientSigner) sign(rand io.Reader, msg []byte) (string, error) {
+	sig, err := s.signRaw(rand, msg)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// signRaw signs as sign does and returns the raw signature bytes, as the
+// gateway API carries them.
+func (s *patientSigner) signRaw(rand io.Reader, msg []byte) ([]byte, error) {
 	var sig []byte
 	var err error
 	switch k := s.key.(type) {
@@ -86,9 +96,9 @@ func (s *patientSigner) sign(rand io.Reader, msg []byte) (string, error) {
 		err = errors.New("unsupported key type")
 	}
 	if err != nil {
-		return "", fmt.Errorf("signing: %w", err)
+		return nil, fmt.Errorf("signing: %w", err)
 	}
-	return base64.StdEncoding.EncodeToString(sig), nil
+	return sig, nil
 }
 
 // publicKey returns the signer's public key as the chaincode reads it.

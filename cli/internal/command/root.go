@@ -1,7 +1,10 @@
 // Package command holds the medprov commands. NewRoot builds the command
 // tree; each command lives in its own file as newXCommand(deps), binds its
 // flags to an options struct and returns errors from RunE. Only main exits,
-// with ExitCode(err).
+// with ExitCode(err), and prints the error with ErrorLine.
+//
+// The gateway-backed commands reach a gateway through the client package
+// only; the package must not import the gateway's internals.
 package command
 
 import (
@@ -10,9 +13,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/medprov/medprov/cli/internal/output"
 )
@@ -23,13 +30,22 @@ const (
 	ExitError        = 1 // the command failed (I/O, keys, CA, ...)
 	ExitUsage        = 2 // bad command line: unknown command, bad or missing flag or argument
 	ExitVerifyFailed = 3 // verification ran and failed: the document does not match
+	ExitRefused      = 4 // the gateway refused: PERMISSION_DENIED, UNAUTHENTICATED, or an access request DENIED
+	ExitNotFound     = 5 // the gateway answered NOT_FOUND
+	ExitUnavailable  = 6 // the gateway is unreachable or timed out: UNAVAILABLE, DEADLINE_EXCEEDED
 )
 
 const exitCodesHelp = `Exit codes:
   0  success
-  1  error (reading or writing files, keys, the CA, ...)
+  1  error (reading or writing files, keys, the CA, ...; any other gateway
+     error such as INVALID_ARGUMENT, ALREADY_EXISTS or FAILED_PRECONDITION)
   2  usage error: unknown command, bad or missing flag or argument
-  3  verification failed: the document does not match its receipt`
+  3  verification failed: the document does not match its receipt
+  4  refused by the gateway (PERMISSION_DENIED, UNAUTHENTICATED), or an
+     access request that the ledger DENIED
+  5  not found (NOT_FOUND): missing, another organisation's, or above your
+     clearance
+  6  gateway unreachable or too slow (UNAVAILABLE, DEADLINE_EXCEEDED)`
 
 // Deps is what commands need from the outside world; tests replace it.
 type Deps struct {
@@ -40,12 +56,30 @@ type Deps struct {
 	Rand io.Reader
 	// Now is the clock.
 	Now func() time.Time
+	// LookupEnv reads an environment variable, as os.LookupEnv does; nil
+	// reads none.
+	LookupEnv func(string) (string, bool)
+	// StdinTerminal and StderrTerminal say whether stdin and stderr are
+	// terminals: confirmations need the first, progress bars show by
+	// default on the second.
+	StdinTerminal, StderrTerminal bool
 }
 
-// DefaultDeps returns the process's standard streams, crypto/rand and the
-// wall clock.
+// DefaultDeps returns the process's standard streams and environment,
+// crypto/rand and the wall clock.
 func DefaultDeps() Deps {
-	return Deps{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Rand: rand.Reader, Now: time.Now}
+	return Deps{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Rand: rand.Reader, Now: time.Now, LookupEnv: os.LookupEnv,
+		StdinTerminal:  isTerminal(os.Stdin),
+		StderrTerminal: isTerminal(os.Stderr),
+	}
+}
+
+// isTerminal reports whether f is a character device, as a terminal is.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // UsageError is a bad command line; it exits with ExitUsage.
@@ -63,9 +97,56 @@ func usagef(flag, format string, args ...any) error {
 // they exit with ExitVerifyFailed.
 var ErrVerificationFailed = errors.New("verification failed")
 
+// ErrAccessDenied is wrapped by the error of an access request that the
+// ledger committed as DENIED; it exits with ExitRefused.
+var ErrAccessDenied = errors.New("access denied")
+
+// RPCError is an error status the gateway answered with. Its message is
+// "CODE: message", with the gRPC code name in upper case as the API
+// documents it (NOT_FOUND, PERMISSION_DENIED, ...).
+type RPCError struct {
+	Code    codes.Code
+	Message string
+}
+
+func (e *RPCError) Error() string { return CodeName(e.Code) + ": " + e.Message }
+
+// GRPCStatus returns the status, so that status.Code works on the error.
+func (e *RPCError) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
+
+// rpcError turns an error a gRPC call returned into an *RPCError; other
+// errors and nil pass through.
+func rpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *RPCError
+	if errors.As(err, &re) {
+		return err
+	}
+	if s, ok := status.FromError(err); ok {
+		return &RPCError{Code: s.Code(), Message: s.Message()}
+	}
+	return err
+}
+
+// CodeName renders a gRPC code as the API names it: NotFound becomes
+// NOT_FOUND.
+func CodeName(c codes.Code) string {
+	var b strings.Builder
+	for i, r := range c.String() {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
 // ExitCode maps an error returned by the root command to an exit code.
 func ExitCode(err error) int {
 	var ue *UsageError
+	var re *RPCError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -73,13 +154,35 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, ErrVerificationFailed):
 		return ExitVerifyFailed
+	case errors.Is(err, ErrAccessDenied):
+		return ExitRefused
+	case errors.As(err, &re):
+		switch re.Code {
+		case codes.PermissionDenied, codes.Unauthenticated:
+			return ExitRefused
+		case codes.NotFound:
+			return ExitNotFound
+		case codes.Unavailable, codes.DeadlineExceeded:
+			return ExitUnavailable
+		}
 	}
 	return ExitError
+}
+
+// ErrorLine is how main reports an error: the command's path, then the
+// error; a gateway error reads "medprov record get: NOT_FOUND: message".
+func ErrorLine(cmd *cobra.Command, err error) string {
+	name := "medprov"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	return name + ": " + err.Error()
 }
 
 // globals are the root's persistent flags.
 type globals struct {
 	output string
+	conn   connFlags
 }
 
 // printer returns the printer for -o.
@@ -93,8 +196,11 @@ func (g *globals) printer() (output.Printer, error) {
 
 // Command groups.
 const (
+	groupRecords  = "records"
 	groupPatient  = "patient"
+	groupAccess   = "access"
 	groupEvidence = "evidence"
+	groupAdmin    = "admin"
 	groupDev      = "dev"
 )
 
@@ -104,15 +210,22 @@ func NewRoot(deps Deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "medprov",
 		Short: "Work with medprov medical-record provenance",
-		Long: `medprov signs patient consents, checks documents against their evidence
-receipts and issues development identities. These commands work offline;
-the commands that talk to a medprov gateway come later.
+		Long: `medprov anchors medical records and their amendments through a hospital's
+medprov gateway, fetches records across organisations with the patient's
+consent, carries patients' signed consents to the ledger, and reads the
+access trail. Offline, it makes patient keys, signs consents, checks
+documents against their evidence receipts and issues development identities.
 
-Data goes to stdout in the format -o selects (table, json or yaml); logs
-and warnings go to stderr.
+` + connHelp + `
+
+Data goes to stdout in the format -o selects (table, json or yaml); logs,
+progress and warnings go to stderr.
 
 ` + exitCodesHelp,
-		Example: `  medprov patient keygen --out ~/.medprov/patient
+		Example: `  export MEDPROV_GATEWAY=gateway.hospital-a.example:7443
+  export MEDPROV_IDENTITY=~/.medprov/alice MEDPROV_TLS_CA=~/.medprov/tlsca.pem
+  medprov record add discharge-summary.pdf --patient pt-0123... --doc-type 18842-5
+  medprov patient keygen --out ~/.medprov/patient
   medprov consent sign --key ~/.medprov/patient/patient.key ... -o json
   medprov verify report.pdf --receipt report.receipt.json`,
 		Args:          usageArgs(cobra.NoArgs),
@@ -126,10 +239,15 @@ and warnings go to stderr.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", output.FormatTable, "output format: table, json or yaml")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(output.Formats(), cobra.ShellCompDirectiveNoFileComp))
+	g.conn.register(root)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return g.conn.prepare(cmd) }
 
 	root.AddGroup(
-		&cobra.Group{ID: groupPatient, Title: "Patient keys and consent:"},
+		&cobra.Group{ID: groupRecords, Title: "Records:"},
+		&cobra.Group{ID: groupPatient, Title: "Patients and consent:"},
+		&cobra.Group{ID: groupAccess, Title: "Access and audit:"},
 		&cobra.Group{ID: groupEvidence, Title: "Evidence:"},
+		&cobra.Group{ID: groupAdmin, Title: "Gateway administration:"},
 		&cobra.Group{ID: groupDev, Title: "Development:"},
 	)
 	add := func(group string, cmds ...*cobra.Command) {
@@ -138,10 +256,41 @@ and warnings go to stderr.
 			root.AddCommand(c)
 		}
 	}
+	add(groupRecords, newRecordCommand(deps, g))
 	add(groupPatient, newPatientCommand(deps, g), newConsentCommand(deps, g))
+	add(groupAccess, newAccessCommand(deps, g), newAuditCommand(deps, g))
 	add(groupEvidence, newVerifyCommand(deps, g))
+	add(groupAdmin, newGatewayCommand(deps, g), newDirectoryCommand(deps, g))
 	add(groupDev, newIdentityCommand(deps, g))
+	addCompletionExample(root)
 	return root
+}
+
+var completionExamples = map[string]string{
+	"bash":       "  source <(medprov completion bash)\n  medprov completion bash > /etc/bash_completion.d/medprov",
+	"zsh":        "  medprov completion zsh > \"${fpath[1]}/_medprov\"",
+	"fish":       "  medprov completion fish > ~/.config/fish/completions/medprov.fish",
+	"powershell": "  medprov completion powershell | Out-String | Invoke-Expression",
+}
+
+// addCompletionExample creates cobra's default completion command now,
+// rather than when it runs, to give it and its shells an Example.
+func addCompletionExample(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = `  source <(medprov completion bash)
+  medprov completion zsh > "${fpath[1]}/_medprov"
+  medprov completion fish > ~/.config/fish/completions/medprov.fish
+  medprov completion powershell | Out-String | Invoke-Expression`
+		c.Args = usageArgs(cobra.NoArgs)
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		for _, sh := range c.Commands() {
+			sh.Example = completionExamples[sh.Name()]
+		}
+	}
 }
 
 // usageArgs marks argument errors as usage errors.

@@ -35,6 +35,15 @@ type Tabular interface {
 	Rows() []Row
 }
 
+// List is a result that shows itself as a table with a header line and one
+// line per item, such as the versions of a record or a page of access
+// events. Its JSON and YAML forms are those of the value itself, normally
+// an array. Each line must have as many cells as there are columns.
+type List interface {
+	Columns() []string
+	Lines() [][]string
+}
+
 // Printer writes a result to w in one format.
 type Printer interface {
 	Print(w io.Writer, v any) error
@@ -121,6 +130,9 @@ func plain(n *yaml.Node) {
 type tablePrinter struct{}
 
 func (tablePrinter) Print(w io.Writer, v any) error {
+	if l, ok := v.(List); ok {
+		return printList(w, l)
+	}
 	rows, err := rowsOf(v)
 	if err != nil {
 		return err
@@ -128,6 +140,33 @@ func (tablePrinter) Print(w io.Writer, v any) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\n", strings.ToUpper(r.Name), r.Value)
+	}
+	return tw.Flush()
+}
+
+// printList writes a header line of upper-case column names, then one line
+// per item; an empty cell shows as "-" so that columns stay aligned for
+// tools such as awk.
+func printList(w io.Writer, l List) error {
+	cols := l.Columns()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = strings.ToUpper(c)
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for i, line := range l.Lines() {
+		if len(line) != len(cols) {
+			return fmt.Errorf("output: line %d has %d cells for %d columns", i+1, len(line), len(cols))
+		}
+		cells := make([]string, len(line))
+		for j, c := range line {
+			if c == "" {
+				c = "-"
+			}
+			cells[j] = c
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
 	return tw.Flush()
 }
