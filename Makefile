@@ -41,7 +41,7 @@ lint: ## go vet and a gofmt check in both modules
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 15s)
-	@set -e; for dir in chaincode/ledger gateway/embedded gateway/internal/store gateway/internal/config internal/contracttest internal/receipt internal/patientproof; do \
+	@set -e; for dir in chaincode/ledger gateway/embedded gateway/internal/store gateway/internal/config gateway/internal/server/convert gateway/internal/exchange internal/contracttest internal/receipt internal/patientproof; do \
 	  mod=.; pkg=./$$dir; case $$dir in chaincode/*) mod=chaincode; pkg=./$${dir#chaincode/};; esac; \
 	  for f in $$(cd $$mod && $(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$dir $$f"; (cd $$mod && $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg); \
