@@ -202,9 +202,10 @@ func csvRecord(ev domain.AccessEvent) []string {
 }
 
 // jsonTrail writes one JSON array whose elements are the events as this
-// API's AccessEvent in its proto JSON mapping (protojson: lowerCamelCase
-// names, enum value names, RFC 3339 timestamps), the same objects the REST
-// front end returns from AccessTrail.
+// API's AccessEvent in the proto3 JSON mapping (protojson defaults:
+// lowerCamelCase names, enum value names, RFC 3339 timestamps, fields at
+// their zero value left out), so protojson.Unmarshal reads each element
+// back into an AccessEvent.
 type jsonTrail struct{ n int }
 
 func (j *jsonTrail) begin(w io.Writer) error {

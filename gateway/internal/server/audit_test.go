@@ -24,25 +24,25 @@ import (
 	"github.com/medprov/medprov/internal/devnet"
 )
 
-// auditScene is a consortium with a known set of access events:
+// cpaAuditScene is a consortium with a known set of access events:
 //
 //	granted   HospitalB clinician reads rec-au-1 (HospitalA, patient p) on p's consent
 //	denied    HospitalB researcher asks for rec-au-1: ROLE_NOT_COVERED
 //	emergency HealthAuthority clinician breaks the glass on rec-au-2 (HospitalA, patient q)
 //	outside   HospitalA clinician logs a read of rec-au-1 outside a care relationship
 //	foreign   HospitalA clinician asks for rec-au-b (HospitalB, patient p): NO_CONSENT
-type auditScene struct {
+type cpaAuditScene struct {
 	f                                            *cpaFixture
 	p, q                                         *devnet.Patient
 	granted, denied, emergency, outside, foreign string // transaction IDs
 	start                                        time.Time
 }
 
-func newAuditScene(t *testing.T) *auditScene {
+func newCPAAuditScene(t *testing.T) *cpaAuditScene {
 	t.Helper()
 	f := newCPAFixture(t)
 	ctx := t.Context()
-	s := &auditScene{f: f, start: time.Now().UTC().Truncate(time.Second)}
+	s := &cpaAuditScene{f: f, start: time.Now().UTC().Truncate(time.Second)}
 	s.p = f.register(t, devnet.HospitalA)
 	s.q = f.register(t, devnet.HospitalA)
 	f.addRecord(t, devnet.HospitalA, "clinician", "rec-au-1", s.p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
@@ -81,8 +81,8 @@ func newAuditScene(t *testing.T) *auditScene {
 	return s
 }
 
-// trail lists every event a filter selects, page by page.
-func trail(t *testing.T, cl gatewayv1.AuditServiceClient, filter *gatewayv1.TrailFilter, pageSize int32) []*gatewayv1.AccessEvent {
+// cpaTrail lists every event a filter selects, page by page.
+func cpaTrail(t *testing.T, cl gatewayv1.AuditServiceClient, filter *gatewayv1.TrailFilter, pageSize int32) []*gatewayv1.AccessEvent {
 	t.Helper()
 	req := &gatewayv1.AccessTrailRequest{Filter: filter, PageSize: pageSize}
 	var out []*gatewayv1.AccessEvent
@@ -99,8 +99,8 @@ func trail(t *testing.T, cl gatewayv1.AuditServiceClient, filter *gatewayv1.Trai
 	}
 }
 
-// txIDs returns the events' transaction IDs, sorted, for set comparisons.
-func txIDs(evs []*gatewayv1.AccessEvent) []string {
+// cpaTxIDs returns the events' transaction IDs, sorted, for set comparisons.
+func cpaTxIDs(evs []*gatewayv1.AccessEvent) []string {
 	ids := make([]string, len(evs))
 	for i, ev := range evs {
 		ids[i] = ev.GetTxId()
@@ -109,14 +109,15 @@ func txIDs(evs []*gatewayv1.AccessEvent) []string {
 	return ids
 }
 
-func sorted(ids ...string) []string {
+// cpaSorted returns the IDs sorted.
+func cpaSorted(ids ...string) []string {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	return ids
 }
 
-// inTrailOrder fails unless evs are in time order, then transaction ID.
-func inTrailOrder(t *testing.T, evs []*gatewayv1.AccessEvent) {
+// cpaInTrailOrder fails unless evs are in time order, then transaction ID.
+func cpaInTrailOrder(t *testing.T, evs []*gatewayv1.AccessEvent) {
 	t.Helper()
 	for i := 1; i < len(evs); i++ {
 		a, b := evs[i-1], evs[i]
@@ -129,7 +130,7 @@ func inTrailOrder(t *testing.T, evs []*gatewayv1.AccessEvent) {
 
 func TestAccessTrail(t *testing.T) {
 	t.Parallel()
-	s := newAuditScene(t)
+	s := newCPAAuditScene(t)
 	f := s.f
 	all := []string{s.granted, s.denied, s.emergency, s.outside, s.foreign}
 	tests := map[string]struct {
@@ -190,12 +191,12 @@ func TestAccessTrail(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := f.audit(t, tc.msp, tc.user)
-			got := trail(t, cl, tc.filter, 0)
-			if !slices.Equal(txIDs(got), sorted(tc.want...)) {
-				t.Fatalf("AccessTrail = %v; want %v", txIDs(got), sorted(tc.want...))
+			got := cpaTrail(t, cl, tc.filter, 0)
+			if !slices.Equal(cpaTxIDs(got), cpaSorted(tc.want...)) {
+				t.Fatalf("AccessTrail = %v; want %v", cpaTxIDs(got), cpaSorted(tc.want...))
 			}
-			inTrailOrder(t, got)
-			paged := trail(t, cl, tc.filter, 1)
+			cpaInTrailOrder(t, got)
+			paged := cpaTrail(t, cl, tc.filter, 1)
 			if len(paged) != len(got) {
 				t.Fatalf("AccessTrail one a page gave %d events; want %d", len(paged), len(got))
 			}
@@ -210,7 +211,7 @@ func TestAccessTrail(t *testing.T) {
 	// The events as stored: the denial keeps the patient for the
 	// custodian, the emergency its basis and alert.
 	byTx := map[string]*gatewayv1.AccessEvent{}
-	for _, ev := range trail(t, f.audit(t, devnet.HealthAuthority, "auditor"), nil, 0) {
+	for _, ev := range cpaTrail(t, f.audit(t, devnet.HealthAuthority, "auditor"), nil, 0) {
 		byTx[ev.GetTxId()] = ev
 	}
 	if ev := byTx[s.denied]; ev.GetPatient() != s.p.Pseudonym || ev.GetDenialReason() != gatewayv1.DenialReason_DENIAL_REASON_ROLE_NOT_COVERED {
@@ -247,7 +248,7 @@ func TestAccessTrail(t *testing.T) {
 
 func TestAlerts(t *testing.T) {
 	t.Parallel()
-	s := newAuditScene(t)
+	s := newCPAAuditScene(t)
 	f := s.f
 	tests := map[string]struct {
 		msp, user string
@@ -276,10 +277,10 @@ func TestAlerts(t *testing.T) {
 				}
 				req.PageToken = resp.GetNextPageToken()
 			}
-			if !slices.Equal(txIDs(got), sorted(tc.want...)) {
-				t.Fatalf("Alerts = %v; want %v", txIDs(got), sorted(tc.want...))
+			if !slices.Equal(cpaTxIDs(got), cpaSorted(tc.want...)) {
+				t.Fatalf("Alerts = %v; want %v", cpaTxIDs(got), cpaSorted(tc.want...))
 			}
-			inTrailOrder(t, got)
+			cpaInTrailOrder(t, got)
 			for _, ev := range got {
 				if len(ev.GetAlerts()) == 0 {
 					t.Errorf("Alerts returned %v, which has no alert", ev)
@@ -295,8 +296,9 @@ func TestAlerts(t *testing.T) {
 	}
 }
 
-// export runs ExportTrail and returns the file and the size of each chunk.
-func export(t *testing.T, cl gatewayv1.AuditServiceClient, req *gatewayv1.ExportTrailRequest) ([]byte, []int, error) {
+// cpaExport runs ExportTrail and returns the file and the size of each
+// chunk.
+func cpaExport(t *testing.T, cl gatewayv1.AuditServiceClient, req *gatewayv1.ExportTrailRequest) ([]byte, []int, error) {
 	t.Helper()
 	stream, err := cl.ExportTrail(t.Context(), req)
 	if err != nil {
@@ -317,9 +319,9 @@ func export(t *testing.T, cl gatewayv1.AuditServiceClient, req *gatewayv1.Export
 	}
 }
 
-// ledgerCode writes an enum value as the ledger's code: its name without
+// cpaLedgerCode writes an enum value as the ledger's code: its name without
 // the enum's prefix, in the ledger's spelling.
-func ledgerCode(name, prefix string, hyphens bool) string {
+func cpaLedgerCode(name, prefix string, hyphens bool) string {
 	if strings.HasSuffix(name, "_UNSPECIFIED") {
 		return ""
 	}
@@ -330,29 +332,30 @@ func ledgerCode(name, prefix string, hyphens bool) string {
 	return s
 }
 
-// csvWant is the CSV line the export must hold for ev.
-func csvWant(ev *gatewayv1.AccessEvent) []string {
+// cpaCSVWant is the CSV line the export must hold for ev.
+func cpaCSVWant(ev *gatewayv1.AccessEvent) []string {
 	care := ""
 	if ev.GetBasis().GetType() == gatewayv1.BasisType_BASIS_TYPE_CUSTODIAN_STAFF {
 		care = strconv.FormatBool(ev.GetCareRelationship())
 	}
 	var alerts []string
 	for _, a := range ev.GetAlerts() {
-		alerts = append(alerts, ledgerCode(a.String(), "ALERT_", false))
+		alerts = append(alerts, cpaLedgerCode(a.String(), "ALERT_", false))
 	}
 	return []string{
 		ev.GetAt().AsTime().UTC().Format(time.RFC3339Nano), ev.GetTxId(),
-		ledgerCode(ev.GetDecision().String(), "DECISION_", false),
-		ev.GetRequester().GetMspId(), strings.ToLower(ledgerCode(ev.GetRequester().GetRole().String(), "ROLE_", true)),
+		cpaLedgerCode(ev.GetDecision().String(), "DECISION_", false),
+		ev.GetRequester().GetMspId(), strings.ToLower(cpaLedgerCode(ev.GetRequester().GetRole().String(), "ROLE_", true)),
 		ev.GetRequester().GetCertFingerprint(), ev.GetRecordId(), strconv.Itoa(int(ev.GetVersion())), ev.GetCustodian(), ev.GetPatient(),
-		ledgerCode(ev.GetPurpose().String(), "PURPOSE_OF_USE_", false), ledgerCode(ev.GetBasis().GetType().String(), "BASIS_TYPE_", false),
-		ev.GetBasis().GetConsentId(), ledgerCode(ev.GetBasis().GetJustificationCode().String(), "JUSTIFICATION_CODE_", true),
-		ledgerCode(ev.GetDenialReason().String(), "DENIAL_REASON_", false), care, strings.Join(alerts, ";"),
+		cpaLedgerCode(ev.GetPurpose().String(), "PURPOSE_OF_USE_", false), cpaLedgerCode(ev.GetBasis().GetType().String(), "BASIS_TYPE_", false),
+		ev.GetBasis().GetConsentId(), cpaLedgerCode(ev.GetBasis().GetJustificationCode().String(), "JUSTIFICATION_CODE_", true),
+		cpaLedgerCode(ev.GetDenialReason().String(), "DENIAL_REASON_", false), care, strings.Join(alerts, ";"),
 	}
 }
 
-// fhirBundle is the part of a FHIR R4 Bundle of AuditEvents the tests read.
-type fhirBundle struct {
+// cpaFHIRBundle is the part of a FHIR R4 Bundle of AuditEvents the tests
+// read.
+type cpaFHIRBundle struct {
 	ResourceType string `json:"resourceType"`
 	Type         string `json:"type"`
 	Timestamp    string `json:"timestamp"`
@@ -403,11 +406,11 @@ type fhirBundle struct {
 	} `json:"entry"`
 }
 
-// checkFHIR fails unless b is a FHIR R4 Bundle whose AuditEvents are the
+// cpaCheckFHIR fails unless b is a FHIR R4 Bundle whose AuditEvents are the
 // events, in order, mapped as audit_export.go documents.
-func checkFHIR(t *testing.T, b []byte, events []*gatewayv1.AccessEvent, observer string) {
+func cpaCheckFHIR(t *testing.T, b []byte, events []*gatewayv1.AccessEvent, observer string) {
 	t.Helper()
-	var bundle fhirBundle
+	var bundle cpaFHIRBundle
 	if err := json.Unmarshal(b, &bundle); err != nil {
 		t.Fatalf("the FHIR export is not JSON: %v", err)
 	}
@@ -443,7 +446,7 @@ func checkFHIR(t *testing.T, b []byte, events []*gatewayv1.AccessEvent, observer
 		if btg != (ev.GetDecision() == gatewayv1.Decision_DECISION_EMERGENCY) {
 			t.Errorf("entry %d: subtype %v; want BTG exactly for an emergency", i, r.Subtype)
 		}
-		if len(r.Purpose) != 1 || len(r.Purpose[0].Coding) != 1 || r.Purpose[0].Coding[0].Code != ledgerCode(ev.GetPurpose().String(), "PURPOSE_OF_USE_", false) ||
+		if len(r.Purpose) != 1 || len(r.Purpose[0].Coding) != 1 || r.Purpose[0].Coding[0].Code != cpaLedgerCode(ev.GetPurpose().String(), "PURPOSE_OF_USE_", false) ||
 			r.Purpose[0].Coding[0].System != "http://terminology.hl7.org/CodeSystem/v3-ActReason" {
 			t.Errorf("entry %d: purposeOfEvent %+v; want %v", i, r.Purpose, ev.GetPurpose())
 		}
@@ -453,7 +456,7 @@ func checkFHIR(t *testing.T, b []byte, events []*gatewayv1.AccessEvent, observer
 		a := r.Agent[0]
 		if a.Requestor == nil || !*a.Requestor || a.Who.Identifier.Value != ev.GetRequester().GetCertFingerprint() ||
 			a.Who.Identifier.Assigner.Identifier.Value != ev.GetRequester().GetMspId() ||
-			len(a.Role) != 1 || a.Role[0].Coding[0].Code != strings.ToLower(ledgerCode(ev.GetRequester().GetRole().String(), "ROLE_", true)) {
+			len(a.Role) != 1 || a.Role[0].Coding[0].Code != strings.ToLower(cpaLedgerCode(ev.GetRequester().GetRole().String(), "ROLE_", true)) {
 			t.Errorf("entry %d: agent %+v; want requestor %s of %s as %v", i, a, ev.GetRequester().GetCertFingerprint(), ev.GetRequester().GetMspId(), ev.GetRequester().GetRole())
 		}
 		if id := ev.GetBasis().GetConsentId(); id != "" && !slices.Equal(a.Policy, []string{"urn:medprov:consent:" + id}) {
@@ -476,7 +479,7 @@ func checkFHIR(t *testing.T, b []byte, events []*gatewayv1.AccessEvent, observer
 
 func TestExportTrail(t *testing.T) {
 	t.Parallel()
-	s := newAuditScene(t)
+	s := newCPAAuditScene(t)
 	f := s.f
 	tests := map[string]struct {
 		msp, user string
@@ -493,9 +496,9 @@ func TestExportTrail(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := f.audit(t, tc.msp, tc.user)
-			events := trail(t, cl, tc.filter, 0)
+			events := cpaTrail(t, cl, tc.filter, 0)
 
-			b, _, err := export(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
+			b, _, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
 			if err != nil {
 				t.Fatalf("CSV export: %v", err)
 			}
@@ -514,12 +517,12 @@ func TestExportTrail(t *testing.T) {
 				t.Fatalf("the CSV export has %d lines of events; want %d", len(rows)-1, len(events))
 			}
 			for i, ev := range events {
-				if want := csvWant(ev); !slices.Equal(rows[i+1], want) {
+				if want := cpaCSVWant(ev); !slices.Equal(rows[i+1], want) {
 					t.Errorf("CSV line %d = %q; want %q", i+1, rows[i+1], want)
 				}
 			}
 
-			b, _, err = export(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_JSON})
+			b, _, err = cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_JSON})
 			if err != nil {
 				t.Fatalf("JSON export: %v", err)
 			}
@@ -540,17 +543,17 @@ func TestExportTrail(t *testing.T) {
 				}
 			}
 
-			b, _, err = export(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR})
+			b, _, err = cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR})
 			if err != nil {
 				t.Fatalf("FHIR export: %v", err)
 			}
-			checkFHIR(t, b, events, tc.msp)
+			cpaCheckFHIR(t, b, events, tc.msp)
 		})
 	}
 
 	// An emergency maps to the break-the-glass subtype and keeps its
 	// justification.
-	b, _, err := export(t, f.audit(t, devnet.HealthAuthority, "auditor"), &gatewayv1.ExportTrailRequest{
+	b, _, err := cpaExport(t, f.audit(t, devnet.HealthAuthority, "auditor"), &gatewayv1.ExportTrailRequest{
 		Filter: &gatewayv1.TrailFilter{RecordId: "rec-au-2"}, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR,
 	})
 	if err != nil {
@@ -565,7 +568,7 @@ func TestExportTrail(t *testing.T) {
 
 func TestAuditServiceRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	s := newAuditScene(t)
+	s := newCPAAuditScene(t)
 	f := s.f
 	ctx := t.Context()
 	now := time.Now().Truncate(time.Second)
@@ -597,7 +600,7 @@ func TestAuditServiceRefusesBadInput(t *testing.T) {
 			cpaWantStatus(t, err, codes.InvalidArgument, tc.field)
 		})
 		t.Run("ExportTrail refuses "+name, func(t *testing.T) {
-			b, sizes, err := export(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
+			b, sizes, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
 			cpaWantStatus(t, err, codes.InvalidArgument, tc.field)
 			if len(b) != 0 || len(sizes) != 0 {
 				t.Errorf("a refused export sent %d chunks", len(sizes))
@@ -674,28 +677,28 @@ func TestAuditServiceRefusesBadInput(t *testing.T) {
 		},
 		"an export without a format": {
 			call: func() error {
-				_, _, err := export(t, cl, &gatewayv1.ExportTrailRequest{})
+				_, _, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{})
 				return err
 			},
 			code: codes.InvalidArgument, field: "format",
 		},
 		"an export with an unknown format": {
 			call: func() error {
-				_, _, err := export(t, cl, &gatewayv1.ExportTrailRequest{Format: 42})
+				_, _, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Format: 42})
 				return err
 			},
 			code: codes.InvalidArgument, field: "format",
 		},
 		"an export by a clinician": {
 			call: func() error {
-				_, _, err := export(t, f.audit(t, devnet.HospitalA, "clinician"), &gatewayv1.ExportTrailRequest{Format: gatewayv1.ExportFormat_EXPORT_FORMAT_JSON})
+				_, _, err := cpaExport(t, f.audit(t, devnet.HospitalA, "clinician"), &gatewayv1.ExportTrailRequest{Format: gatewayv1.ExportFormat_EXPORT_FORMAT_JSON})
 				return err
 			},
 			code: codes.PermissionDenied,
 		},
 		"an export of another custodian's record": {
 			call: func() error {
-				_, _, err := export(t, f.audit(t, devnet.HospitalB, "officer"), &gatewayv1.ExportTrailRequest{
+				_, _, err := cpaExport(t, f.audit(t, devnet.HospitalB, "officer"), &gatewayv1.ExportTrailRequest{
 					Filter: &gatewayv1.TrailFilter{RecordId: "rec-au-1"}, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR,
 				})
 				return err
@@ -704,7 +707,7 @@ func TestAuditServiceRefusesBadInput(t *testing.T) {
 		},
 		"an export by a caller outside the wallet": {
 			call: func() error {
-				_, _, err := export(t, f.audit(t, devnet.HospitalA, ""), &gatewayv1.ExportTrailRequest{Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
+				_, _, err := cpaExport(t, f.audit(t, devnet.HospitalA, ""), &gatewayv1.ExportTrailRequest{Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
 				return err
 			},
 			code: codes.PermissionDenied,
@@ -760,13 +763,13 @@ func TestExportTrailStreamsManyPages(t *testing.T) {
 	}
 	cl := f.audit(t, devnet.HospitalA, "officer")
 	filter := &gatewayv1.TrailFilter{RecordId: "rec-many"}
-	events := trail(t, cl, filter, 0)
+	events := cpaTrail(t, cl, filter, 0)
 	if len(events) != n {
 		t.Fatalf("AccessTrail has %d events; want %d", len(events), n)
 	}
 	for _, format := range []gatewayv1.ExportFormat{gatewayv1.ExportFormat_EXPORT_FORMAT_CSV, gatewayv1.ExportFormat_EXPORT_FORMAT_JSON, gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR} {
 		t.Run(format.String(), func(t *testing.T) {
-			b, sizes, err := export(t, cl, &gatewayv1.ExportTrailRequest{Filter: filter, Format: format})
+			b, sizes, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: filter, Format: format})
 			if err != nil {
 				t.Fatalf("ExportTrail: %v", err)
 			}
@@ -799,7 +802,7 @@ func TestExportTrailStreamsManyPages(t *testing.T) {
 					got = append(got, ev.TxID)
 				}
 			case gatewayv1.ExportFormat_EXPORT_FORMAT_FHIR:
-				checkFHIR(t, b, events, devnet.HospitalA)
+				cpaCheckFHIR(t, b, events, devnet.HospitalA)
 				return
 			}
 			want := make([]string, len(events))

@@ -227,7 +227,8 @@ func (c *consentService) RevokeConsent(ctx context.Context, req *gatewayv1.Revok
 	if len(done.Payload) == 0 {
 		// The commit was recovered by a lookup that could not read the
 		// result back: read the consent if the caller may, else answer
-		// with what the request names.
+		// with what the request names (the grantee stays unset: the
+		// caller may not read it).
 		cs, err := c.s.readConsent(ctx, id.Ledger(), req.GetConsentId())
 		switch {
 		case err == nil:

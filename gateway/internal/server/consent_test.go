@@ -53,7 +53,8 @@ func newCPAFixture(t *testing.T) *cpaFixture {
 	return f
 }
 
-// conn returns a connection to msp's gateway as its wallet user.
+// conn returns a connection to msp's gateway as its wallet user, or with
+// a certificate outside the wallet for user "".
 func (f *cpaFixture) conn(t *testing.T, msp, user string) *grpc.ClientConn {
 	t.Helper()
 	f.mu.Lock()
@@ -76,6 +77,8 @@ func (f *cpaFixture) conn(t *testing.T, msp, user string) *grpc.ClientConn {
 	return c
 }
 
+// consents, patients, audit and access return clients of msp's gateway as
+// user ("" for a certificate outside the wallet).
 func (f *cpaFixture) consents(t *testing.T, msp, user string) gatewayv1.ConsentServiceClient {
 	return gatewayv1.NewConsentServiceClient(f.conn(t, msp, user))
 }
@@ -142,7 +145,7 @@ func (f *cpaFixture) patient(t *testing.T, pseudonym string) *gatewayv1.Patient 
 	return resp.GetPatient()
 }
 
-// grant makes a grant of p's that a test then changes: all records, to
+// cpaGrant makes a grant of p's that a test then changes: all records, to
 // grantee's clinicians, for TREAT, up to N, valid from an hour ago for a
 // year.
 func cpaGrant(p *devnet.Patient, consentID, grantee string, sequence uint64) *gatewayv1.ConsentGrant {
@@ -211,6 +214,7 @@ func cpaSignRotation(t *testing.T, signer *devnet.Patient, patient string, newKe
 	return cpaSig(t, signer.Sign(r.CanonicalBytes()))
 }
 
+// cpaSig decodes a base64 signature, as devnet.Patient.Sign returns it.
 func cpaSig(t *testing.T, b64 string) []byte {
 	t.Helper()
 	sig, err := base64.StdEncoding.DecodeString(b64)
@@ -243,8 +247,8 @@ func cpaWantStatus(t *testing.T, err error, code codes.Code, field string) {
 	}
 }
 
-// listConsents returns every consent of a listing, page by page.
-func listConsents(t *testing.T, cl gatewayv1.ConsentServiceClient, req *gatewayv1.ListConsentsRequest) []*gatewayv1.Consent {
+// cpaListConsents returns every consent of a listing, page by page.
+func cpaListConsents(t *testing.T, cl gatewayv1.ConsentServiceClient, req *gatewayv1.ListConsentsRequest) []*gatewayv1.Consent {
 	t.Helper()
 	req = proto.Clone(req).(*gatewayv1.ListConsentsRequest)
 	var out []*gatewayv1.Consent
@@ -261,7 +265,8 @@ func listConsents(t *testing.T, cl gatewayv1.ConsentServiceClient, req *gatewayv
 	}
 }
 
-func consentIDs(cs []*gatewayv1.Consent) []string {
+// cpaConsentIDs returns the consents' IDs, in order.
+func cpaConsentIDs(cs []*gatewayv1.Consent) []string {
 	ids := make([]string, len(cs))
 	for i, c := range cs {
 		ids[i] = c.GetGrant().GetConsentId()
@@ -323,17 +328,17 @@ func TestConsentLifecycle(t *testing.T) {
 		t.Fatalf("GrantConsent c-life-2: %v", err)
 	}
 	byPatient := &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}, PageSize: 1}
-	if got := consentIDs(listConsents(t, carrier, byPatient)); strings.Join(got, ",") != "c-life-1,c-life-2" {
+	if got := cpaConsentIDs(cpaListConsents(t, carrier, byPatient)); strings.Join(got, ",") != "c-life-1,c-life-2" {
 		t.Errorf("ListConsents by patient at the submitter, one a page = %v; want c-life-1,c-life-2", got)
 	}
-	if got := consentIDs(listConsents(t, f.consents(t, devnet.HospitalB, "clinician"), byPatient)); strings.Join(got, ",") != "c-life-1" {
+	if got := cpaConsentIDs(cpaListConsents(t, f.consents(t, devnet.HospitalB, "clinician"), byPatient)); strings.Join(got, ",") != "c-life-1" {
 		t.Errorf("ListConsents by patient at the grantee = %v; want only c-life-1", got)
 	}
 	byGrantee := &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_GranteeMspId{GranteeMspId: devnet.HospitalB}}
-	if got := consentIDs(listConsents(t, f.consents(t, devnet.HospitalB, "researcher"), byGrantee)); strings.Join(got, ",") != "c-life-1" {
+	if got := cpaConsentIDs(cpaListConsents(t, f.consents(t, devnet.HospitalB, "researcher"), byGrantee)); strings.Join(got, ",") != "c-life-1" {
 		t.Errorf("ListConsents by grantee at the grantee = %v; want c-life-1", got)
 	}
-	if got := consentIDs(listConsents(t, f.consents(t, devnet.HealthAuthority, "auditor"), byGrantee)); strings.Join(got, ",") != "c-life-1" {
+	if got := cpaConsentIDs(cpaListConsents(t, f.consents(t, devnet.HealthAuthority, "auditor"), byGrantee)); strings.Join(got, ",") != "c-life-1" {
 		t.Errorf("ListConsents by grantee as an auditor = %v; want c-life-1", got)
 	}
 	_, err = carrier.ListConsents(ctx, byGrantee)
@@ -854,7 +859,7 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 		},
 	}
 	cl := f.consents(t, devnet.HospitalA, "clinician")
-	before := listConsents(t, cl, &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}})
+	before := cpaListConsents(t, cl, &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}})
 	beforePatient := f.patient(t, p.Pseudonym)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -868,7 +873,7 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 			cpaWantStatus(t, tc.call(f.consents(t, devnet.HospitalA, user)), tc.code, tc.field)
 		})
 	}
-	after := listConsents(t, cl, &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}})
+	after := cpaListConsents(t, cl, &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}})
 	if len(after) != len(before) || !proto.Equal(after[0], before[0]) {
 		t.Errorf("consents changed: %v, was %v", after, before)
 	}

@@ -34,8 +34,8 @@ func cpaProof(t *testing.T, signer *devnet.Patient, patient string, ch *gatewayv
 	return &gatewayv1.PatientProof{Patient: patient, ChallengeId: ch.GetChallengeId(), Signature: cpaSig(t, signer.Sign(msg))}
 }
 
-// myRecords lists every record of a proven patient, page by page.
-func myRecords(t *testing.T, cl gatewayv1.PatientServiceClient, proof *gatewayv1.PatientProof, pageSize int32) []string {
+// cpaMyRecords lists every record of a proven patient, page by page.
+func cpaMyRecords(t *testing.T, cl gatewayv1.PatientServiceClient, proof *gatewayv1.PatientProof, pageSize int32) []string {
 	t.Helper()
 	req := &gatewayv1.ListMyRecordsRequest{Proof: proof, PageSize: pageSize}
 	var ids []string
@@ -86,7 +86,7 @@ func TestPatientSelfService(t *testing.T) {
 	}
 	proof := cpaProof(t, p, p.Pseudonym, ch)
 	for _, user := range []string{"clinician", "researcher", "auditor", "admin"} {
-		if got := myRecords(t, f.patients(t, devnet.HospitalA, user), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
+		if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, user), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
 			t.Errorf("ListMyRecords carried by %s, one a page = %v; want rec-self-1,rec-self-2 (this organisation's, every confidentiality)", user, got)
 		}
 	}
@@ -108,7 +108,7 @@ func TestPatientSelfService(t *testing.T) {
 	// The other organisation answers with its own view.
 	chB := f.challenge(t, devnet.HospitalB, "clinician", p.Pseudonym)
 	proofB := cpaProof(t, p, p.Pseudonym, chB)
-	if got := myRecords(t, f.patients(t, devnet.HospitalB, "clinician"), proofB, 0); strings.Join(got, ",") != "rec-self-b" {
+	if got := cpaMyRecords(t, f.patients(t, devnet.HospitalB, "clinician"), proofB, 0); strings.Join(got, ",") != "rec-self-b" {
 		t.Errorf("ListMyRecords at HospitalB = %v; want rec-self-b", got)
 	}
 	eventsB, err := f.patients(t, devnet.HospitalB, "clinician").ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{Proof: proofB})
@@ -171,7 +171,7 @@ func TestPatientSelfService(t *testing.T) {
 	}
 	_, err = cl.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof})
 	cpaWantStatus(t, err, codes.Unauthenticated, "proof")
-	if got := myRecords(t, cl, cpaProof(t, next, p.Pseudonym, ch), 0); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
+	if got := cpaMyRecords(t, cl, cpaProof(t, next, p.Pseudonym, ch), 0); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
 		t.Errorf("ListMyRecords with the new key = %v; want rec-self-1,rec-self-2", got)
 	}
 }
@@ -347,7 +347,7 @@ func TestPatientServiceRefusesBadInput(t *testing.T) {
 		})
 	}
 	// The proof still works: nothing above spent or changed it.
-	if got := myRecords(t, f.patients(t, devnet.HospitalA, "clinician"), proof, 0); len(got) != 0 {
+	if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, "clinician"), proof, 0); len(got) != 0 {
 		t.Errorf("ListMyRecords = %v; want no record", got)
 	}
 }
