@@ -18,9 +18,7 @@ build: ## Build the binaries into bin/
 	$(GO) build -o $(BIN)/ ./gateway/cmd/... ./cli/cmd/...
 
 .PHONY: demo
-demo: ## Build and play the walkthrough on a fresh development consortium
-	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/medprov-demo ./gateway/cmd/medprov-demo
+demo: build ## Build everything, start a fresh `medprov dev up` consortium and play the walkthrough with the CLI
 	$(BIN)/medprov-demo
 
 .PHONY: test
@@ -54,6 +52,7 @@ bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 5 minutes)
 	$(GO) test -run '^$$' -bench 'AccessHistoryPage' -benchtime 500x -count 3 -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'MemoryAsLedgerGrows' -benchtime 200000x -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./gateway/embedded/
+	$(GO) test -run '^$$' -bench 'RecordAdd' -benchtime 1000x -count 3 ./gateway/devup/
 
 # Code generation for api/ (see api/README.md). The tools are pinned here and
 # installed by api/tools.sh into .tools/bin (git-ignored) when missing or
