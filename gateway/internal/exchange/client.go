@@ -223,7 +223,8 @@ func (c *Client) checkHeader(m *gatewayv1.FetchForAccessTicketResponse, msp stri
 	case len(h.GetSalt()) != domain.SaltSize:
 		return fmt.Errorf("%w: header.salt: %d bytes, want %d", ErrProtocol, len(h.GetSalt()), domain.SaltSize)
 	case h.GetEvidence().GetCustodian() != msp:
-		return fmt.Errorf("%w: header.evidence.custodian: %q, want %q", ErrProtocol, h.GetEvidence().GetCustodian(), msp)
+		// The custodian's value is not echoed: it is another party's text.
+		return fmt.Errorf("%w: header.evidence.custodian: want %q", ErrProtocol, msp)
 	case h.GetSize() > uint64(c.maxSize):
 		return fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, h.GetSize(), c.maxSize)
 	}
@@ -297,6 +298,11 @@ func (t *Transfer) next() error {
 		return fmt.Errorf("exchange: transfer from %s: %w: a second header", t.custodian, ErrProtocol)
 	}
 	chunk := m.GetChunk()
+	if len(chunk) == 0 {
+		// An empty chunk carries nothing; a stream of them would stall the
+		// transfer without ever ending it.
+		return fmt.Errorf("exchange: transfer from %s: %w: empty chunk", t.custodian, ErrProtocol)
+	}
 	if uint64(len(chunk)) > size-t.received {
 		return fmt.Errorf("exchange: transfer from %s: %w: more than the announced %d bytes", t.custodian, ErrSizeMismatch, size)
 	}

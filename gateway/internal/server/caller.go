@@ -46,6 +46,19 @@ func (c Caller) LogValue() slog.Value {
 
 type callerKey struct{}
 
+// callerSlot is where the authenticator leaves the caller for the
+// observer, which wraps it and so cannot see the context it derives.
+type callerSlot struct{ c *Caller }
+
+type callerSlotKey struct{}
+
+// remember stores c in the observer's slot of ctx, if there is one.
+func remember(ctx context.Context, c Caller) {
+	if s, ok := ctx.Value(callerSlotKey{}).(*callerSlot); ok {
+		s.c = &c
+	}
+}
+
 // callerFrom returns the caller the authentication interceptor put in ctx.
 func callerFrom(ctx context.Context) (Caller, bool) {
 	c, ok := ctx.Value(callerKey{}).(Caller)
@@ -132,6 +145,7 @@ func (a authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServe
 	if err != nil {
 		return nil, err
 	}
+	remember(ctx, c)
 	return handler(context.WithValue(ctx, callerKey{}, c), req)
 }
 
@@ -140,6 +154,7 @@ func (a authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 	if err != nil {
 		return err
 	}
+	remember(ss.Context(), c)
 	return handler(srv, &contextStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, c)})
 }
 

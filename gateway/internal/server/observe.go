@@ -15,9 +15,11 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// RequestIDHeader is the metadata key of the request ID: taken from the
-// request when it is well-formed (so that a caller can correlate), made up
-// otherwise, and always sent back in the response header.
+// RequestIDHeader is the metadata key of the request ID. The gateway makes
+// a fresh one for every call and sends it back in the response header; a
+// well-formed ID the caller sent under the same key is logged next to it
+// as client_request_id, so that callers can correlate without being able
+// to reuse another call's ID.
 const RequestIDHeader = "x-request-id"
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -60,17 +62,16 @@ type observer struct {
 }
 
 func (o observer) begin(ctx context.Context) (context.Context, string) {
-	id := ""
+	id := newRequestID()
+	logger := o.logger.With(slog.String("request_id", id))
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(RequestIDHeader); len(v) == 1 && requestIDPattern.MatchString(v[0]) {
-			id = v[0]
+			logger = logger.With(slog.String("client_request_id", v[0]))
 		}
 	}
-	if id == "" {
-		id = newRequestID()
-	}
 	ctx = context.WithValue(ctx, requestIDKey{}, id)
-	ctx = context.WithValue(ctx, loggerKey{}, o.logger.With(slog.String("request_id", id)))
+	ctx = context.WithValue(ctx, loggerKey{}, logger)
+	ctx = context.WithValue(ctx, callerSlotKey{}, &callerSlot{})
 	return ctx, id
 }
 
@@ -80,8 +81,8 @@ func (o observer) end(ctx context.Context, method string, start time.Time, err e
 	d := o.now().Sub(start)
 	o.metrics.observeRPC(method, code, d)
 	attrs := []any{slog.String("method", method), slog.String("code", code.String()), slog.Duration("duration", d)}
-	if c, ok := callerFrom(ctx); ok {
-		attrs = append(attrs, slog.Any("caller", c))
+	if s, ok := ctx.Value(callerSlotKey{}).(*callerSlot); ok && s.c != nil {
+		attrs = append(attrs, slog.Any("caller", *s.c))
 	}
 	level := slog.LevelInfo
 	if code == codes.Internal || code == codes.Unknown || code == codes.DataLoss {
