@@ -2,6 +2,7 @@ package contract
 
 import (
 	"crypto/hmac"
+	"errors"
 
 	"github.com/medprov/medprov/chaincode/ledger"
 )
@@ -16,9 +17,12 @@ type recordEvent struct {
 
 // AnchorRecord anchors the first version of a record: the caller's
 // organisation becomes its custodian. The patient must be registered and
-// the record's confidentiality within the caller's clearance. request is a
-// JSON ledger.AnchorRequest. Returns the stored ledger.Record.
-// Errors: INVALID_ARGUMENT, PERMISSION_DENIED, NOT_FOUND (patient),
+// the record's confidentiality within the caller's clearance. A copy
+// (DerivedFrom set) is checked against its source by checkCopy. request is
+// a JSON ledger.AnchorRequest. Returns the stored ledger.Record.
+// Errors: INVALID_ARGUMENT, PERMISSION_DENIED (clearance; a copy without
+// a granted access), NOT_FOUND (patient; a copy's source version missing
+// or hidden), FAILED_PRECONDITION (a copy that does not match its source),
 // ALREADY_EXISTS (record ID). Event: RecordAnchored.
 func (c *Contract) AnchorRecord(ctx *Context, request string) (string, error) {
 	req, err := decodeRequest[ledger.AnchorRequest](ctx, ledger.TxAnchorRecord, "request", request)
@@ -28,8 +32,13 @@ func (c *Contract) AnchorRecord(ctx *Context, request string) (string, error) {
 	if !ctx.caller.Clearance.Covers(req.Confidentiality) {
 		return "", ledger.PermissionDenied("request.confidentiality: above the caller's clearance %s", ctx.caller.Clearance)
 	}
-	if req.DerivedFrom != nil && req.DerivedFrom.Custodian == ctx.caller.MSPID {
-		return "", ledger.InvalidArgument("request.derivedFrom.custodian", "want another organisation: a copy is derived from a record held elsewhere")
+	if req.DerivedFrom != nil {
+		if req.DerivedFrom.Custodian == ctx.caller.MSPID {
+			return "", ledger.InvalidArgument("request.derivedFrom.custodian", "want another organisation: a copy is derived from a record held elsewhere")
+		}
+		if err := ctx.checkCopy(req); err != nil {
+			return "", err
+		}
 	}
 	st := ctx.store()
 	if ok, err := st.PatientExists(req.Patient); err != nil {
@@ -55,6 +64,46 @@ func (c *Contract) AnchorRecord(ctx *Context, request string) (string, error) {
 		return "", err
 	}
 	return output(withKind(rec))
+}
+
+// checkCopy checks a copy's anchor request against the record version its
+// DerivedFrom names, reading only. In order:
+//
+//   - the source version must exist and be within the caller's clearance:
+//     NOT_FOUND otherwise, one message for both, so that it tells no more
+//     than VerifyRecord, which answers any member the same way;
+//   - the caller's organisation must hold a GRANTED or EMERGENCY access
+//     event it requested about that record version (ledger.GrantsCopy):
+//     PERMISSION_DENIED otherwise. The caller's organisation sees its own
+//     AccessDecided events, so this reveals nothing either. The search
+//     reads the source record's access events in time order, at most
+//     ledger.CopyAccessScanLimit of them; past that it fails closed with
+//     FAILED_PRECONDITION;
+//   - only then, to an organisation the record was disclosed to, the
+//     comparison with the source (ledger.CheckCopy): FAILED_PRECONDITION
+//     naming the argument that differs.
+func (ctx *Context) checkCopy(req ledger.AnchorRequest) error {
+	d := *req.DerivedFrom
+	st := ctx.store()
+	src, err := st.Record(d.RecordID, d.Version)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return err
+	}
+	if err != nil || !ctx.caller.Sees(src) {
+		return ledger.NotFound("request.derivedFrom: no such record version")
+	}
+	_, found, truncated, err := st.FirstRecordAccess(d.RecordID, ledger.CopyAccessScanLimit, func(ev ledger.AccessEvent) bool {
+		return ev.GrantsCopy(d, ctx.caller.MSPID)
+	})
+	switch {
+	case err != nil:
+		return err
+	case truncated:
+		return ledger.FailedPrecondition("request.derivedFrom: no GRANTED or EMERGENCY access of the caller's organisation among the first %d access events of the source record, which is all this check reads", ledger.CopyAccessScanLimit)
+	case !found:
+		return ledger.PermissionDenied("request.derivedFrom: the caller's organisation holds no GRANTED or EMERGENCY access to this record version")
+	}
+	return ledger.CheckCopy(req, src, ctx.caller.MSPID)
 }
 
 // withKind fills the document header for output.

@@ -57,6 +57,49 @@ func accessIndexKeys(ev ledger.AccessEvent) [][]string {
 	return keys
 }
 
+// FirstRecordAccess returns the earliest access event of record recordID
+// that match accepts. It reads the record's index entries (every event
+// about the record, of any requester and version) in time order and loads
+// each event, stopping at the first match or after limit entries: at most
+// one range read of limit+1 index keys and limit event reads. found reports
+// a match; truncated reports that limit entries were read without one and
+// more remain. It is a plain range query, so it may run in a transaction
+// that writes; the keys it reads join the read set.
+func (s *Store) FirstRecordAccess(recordID string, limit int, match func(ledger.AccessEvent) bool) (ev ledger.AccessEvent, found, truncated bool, err error) {
+	it, err := s.stub.GetStateByPartialCompositeKey(objAccessIndex, []string{dimRecord, scopeAll, recordID})
+	if err != nil {
+		return ledger.AccessEvent{}, false, false, ledger.Internal("range query", err)
+	}
+	defer it.Close()
+	for read := 0; it.HasNext(); read++ {
+		if read == limit {
+			return ledger.AccessEvent{}, false, true, nil
+		}
+		kv, err := it.Next()
+		if err != nil {
+			return ledger.AccessEvent{}, false, false, ledger.Internal("range query", err)
+		}
+		_, attrs, err := s.stub.SplitCompositeKey(kv.Key)
+		if err != nil {
+			return ledger.AccessEvent{}, false, false, ledger.Internal("split key", err)
+		}
+		if len(attrs) != 5 {
+			return ledger.AccessEvent{}, false, false, ledger.Internal("access index key", fmt.Errorf("%d attributes, want 5", len(attrs)))
+		}
+		e, err := s.AccessEvent(attrs[4])
+		if isNotFound(err) {
+			return ledger.AccessEvent{}, false, false, ledger.Internal("access index", fmt.Errorf("an entry of record %s names no stored event", recordID))
+		}
+		if err != nil {
+			return ledger.AccessEvent{}, false, false, err
+		}
+		if match(e) {
+			return e, true, false, nil
+		}
+	}
+	return ledger.AccessEvent{}, false, false, nil
+}
+
 // denialCounter counts one organisation's denials in one hour.
 type denialCounter struct {
 	document
