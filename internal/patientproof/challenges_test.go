@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,22 @@ const (
 	bob   = "pt-fedcba9876543210fedcba9876543210fedcba98"
 )
 
+// Synthetic holders, in the form of certificate fingerprints: a patient
+// portal's service account, a clinician, and an enrolled user who should
+// not see anyone's proof.
+var (
+	portal   = strings.Repeat("a1", 32)
+	clinic   = strings.Repeat("b2", 32)
+	intruder = strings.Repeat("c3", 32)
+)
+
+// noRateLimit lifts the per-holder rate for tests about other bounds: the
+// test clock moves by seconds, and a nanosecond interval with this burst
+// refills long before.
+var noRateLimit = patientproof.WithIssueRate(time.Nanosecond, 1<<30)
+
+// newChallenges returns a set on clk with a deterministic random source and
+// the default bounds and rate unless opts say otherwise.
 func newChallenges(t testing.TB, clk *clock, opts ...patientproof.Option) *patientproof.Challenges {
 	t.Helper()
 	opts = append([]patientproof.Option{patientproof.WithClock(clk.Now), patientproof.WithRandom(&counter{})}, opts...)
@@ -40,7 +57,7 @@ func answer(c patientproof.Challenge) []byte {
 func TestIssueDrawsIDAndChallengeFromTheRandomSource(t *testing.T) {
 	clk := newClock()
 	cs := newChallenges(t, clk)
-	c, err := cs.Issue(alice)
+	c, err := cs.Issue(alice, portal)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,19 +76,19 @@ func TestCheckAcceptsAGenuineAnswerUntilExpiry(t *testing.T) {
 	clk := newClock()
 	cs := newChallenges(t, clk)
 	key := edKey(t)
-	c, err := cs.Issue(alice)
+	c, err := cs.Issue(alice, portal)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sig := answer(c)
 	for page := range 3 {
-		if err := cs.Check(key, alice, c.ID, sig); err != nil {
+		if err := cs.Check(key, alice, c.ID, portal, sig); err != nil {
 			t.Fatalf("page %d: Check = %v", page, err)
 		}
 		clk.Advance(ttl / 4)
 	}
 	clk.Advance(ttl/4 - time.Nanosecond)
-	if err := cs.Check(key, alice, c.ID, sig); err != nil {
+	if err := cs.Check(key, alice, c.ID, portal, sig); err != nil {
 		t.Fatalf("just before expiry: Check = %v", err)
 	}
 }
@@ -84,52 +101,68 @@ func TestCheckRefuses(t *testing.T) {
 	}{
 		"an answer at the expiry time is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			clk.Advance(ttl)
-			return cs.Check(edKey(t), alice, c.ID, answer(c))
+			return cs.Check(edKey(t), alice, c.ID, portal, answer(c))
 		}, patientproof.ErrExpired},
 		"an answer long after expiry is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			clk.Advance(24 * time.Hour)
-			return cs.Check(edKey(t), alice, c.ID, answer(c))
+			return cs.Check(edKey(t), alice, c.ID, portal, answer(c))
 		}, patientproof.ErrExpired},
 		"an expired challenge is then unknown": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			clk.Advance(ttl)
-			_ = cs.Check(edKey(t), alice, c.ID, answer(c))
-			return cs.Check(edKey(t), alice, c.ID, answer(c))
+			_ = cs.Check(edKey(t), alice, c.ID, portal, answer(c))
+			return cs.Check(edKey(t), alice, c.ID, portal, answer(c))
 		}, patientproof.ErrUnknownChallenge},
 		"another patient's challenge is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			forBob := c
 			forBob.Patient = bob
-			return cs.Check(edKey(t), bob, c.ID, answer(forBob))
+			return cs.Check(edKey(t), bob, c.ID, portal, answer(forBob))
 		}, patientproof.ErrWrongPatient},
 		"an unknown challenge ID is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			other := c
 			other.ID = strings.Repeat("f", 32)
-			return cs.Check(edKey(t), alice, other.ID, answer(other))
+			return cs.Check(edKey(t), alice, other.ID, portal, answer(other))
 		}, patientproof.ErrUnknownChallenge},
 		"an empty challenge ID is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
-			return cs.Check(edKey(t), alice, "", answer(c))
+			return cs.Check(edKey(t), alice, "", portal, answer(c))
 		}, patientproof.ErrUnknownChallenge},
 		"a signature by another key is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
-			return cs.Check(edKey(t), alice, c.ID, ecSign(patientproof.Encode(c.MSPID, c.Patient, c.ID, c.Challenge)))
+			return cs.Check(edKey(t), alice, c.ID, portal, ecSign(patientproof.Encode(c.MSPID, c.Patient, c.ID, c.Challenge)))
 		}, patientproof.ErrBadSignature},
 		"a signature checked with another key is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
-			return cs.Check(ecK, alice, c.ID, answer(c))
+			return cs.Check(ecK, alice, c.ID, portal, answer(c))
 		}, patientproof.ErrBadSignature},
 		"a signature over another gateway's encoding is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
-			return cs.Check(edKey(t), alice, c.ID, edSign(patientproof.Encode("Org2MSP", c.Patient, c.ID, c.Challenge)))
+			return cs.Check(edKey(t), alice, c.ID, portal, edSign(patientproof.Encode("Org2MSP", c.Patient, c.ID, c.Challenge)))
 		}, patientproof.ErrBadSignature},
 		"a challenge the caller altered is not the one checked": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
 			c.Challenge[0] ^= 1
-			return cs.Check(edKey(t), alice, c.ID, answer(c))
+			return cs.Check(edKey(t), alice, c.ID, portal, answer(c))
 		}, patientproof.ErrBadSignature},
 		"an empty signature is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
-			return cs.Check(edKey(t), alice, c.ID, nil)
+			return cs.Check(edKey(t), alice, c.ID, portal, nil)
 		}, patientproof.ErrBadSignature},
+		"a genuine answer carried by another holder is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
+			return cs.Check(edKey(t), alice, c.ID, intruder, answer(c))
+		}, patientproof.ErrWrongHolder},
+		"a genuine answer carried by an empty holder is refused": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
+			return cs.Check(edKey(t), alice, c.ID, "", answer(c))
+		}, patientproof.ErrWrongHolder},
+		"another holder is refused as for an unknown challenge even after expiry": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
+			clk.Advance(ttl)
+			return cs.Check(edKey(t), alice, c.ID, intruder, answer(c))
+		}, patientproof.ErrWrongHolder},
+		"another holder with its own challenge cannot use this one": {func(t *testing.T, cs *patientproof.Challenges, clk *clock, c patientproof.Challenge) error {
+			if _, err := cs.Issue(alice, intruder); err != nil {
+				t.Fatal(err)
+			}
+			return cs.Check(edKey(t), alice, c.ID, intruder, answer(c))
+		}, patientproof.ErrWrongHolder},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			clk := newClock()
 			cs := newChallenges(t, clk)
-			c, err := cs.Issue(alice)
+			c, err := cs.Issue(alice, portal)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +170,10 @@ func TestCheckRefuses(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Check = %v, want %v", err, tc.want)
 			}
-			for _, s := range []string{alice, bob, c.ID} {
+			if tc.want != patientproof.ErrWrongHolder && errors.Is(err, patientproof.ErrWrongHolder) {
+				t.Fatalf("Check = ErrWrongHolder, want only %v", tc.want)
+			}
+			for _, s := range []string{alice, bob, c.ID, portal, intruder} {
 				if strings.Contains(err.Error(), s) {
 					t.Fatalf("error %q echoes the input", err)
 				}
@@ -146,12 +182,40 @@ func TestCheckRefuses(t *testing.T) {
 	}
 }
 
-func TestIssueRefusesAMalformedPseudonym(t *testing.T) {
-	cs := newChallenges(t, newClock())
-	_, err := cs.Issue("Jane Doe")
-	if !errors.Is(err, ledger.ErrInvalidArgument) || strings.Contains(err.Error(), "Jane") {
-		t.Fatalf("Issue = %v, want INVALID_ARGUMENT without the value", err)
+func TestIssueRefusesBadArguments(t *testing.T) {
+	tests := map[string]struct {
+		patient, holder string
+		field           string
+	}{
+		"a malformed pseudonym is refused":                   {"Jane Doe", portal, "patient"},
+		"an empty holder is refused":                         {alice, "", "holder"},
+		"a holder longer than MaxHolderBytes is refused":     {alice, strings.Repeat("Jane", 32) + "J", "holder"},
+		"a malformed pseudonym is named before a bad holder": {"Jane Doe", "", "patient"},
 	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			random := &readCounter{r: &counter{}}
+			cs := newChallenges(t, newClock(), patientproof.WithRandom(random), patientproof.WithIssueRate(time.Hour, 1))
+			_, err := cs.Issue(tc.patient, tc.holder)
+			if !errors.Is(err, ledger.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.field+":") || strings.Contains(err.Error(), "Jane") {
+				t.Fatalf("Issue = %v, want INVALID_ARGUMENT naming %s without the value", err, tc.field)
+			}
+			if random.reads != 0 || cs.Outstanding() != 0 {
+				t.Fatal("a refused Issue drew randomness or left a challenge")
+			}
+			// A refusal for bad arguments takes nothing from the rate of
+			// a holder: its one call an hour is still there.
+			if _, err := cs.Issue(alice, portal); err != nil {
+				t.Fatalf("a good Issue after the refusal = %v", err)
+			}
+		})
+	}
+	t.Run("a holder of MaxHolderBytes is accepted", func(t *testing.T) {
+		cs := newChallenges(t, newClock())
+		if _, err := cs.Issue(alice, strings.Repeat("f", patientproof.MaxHolderBytes)); err != nil {
+			t.Fatalf("Issue = %v", err)
+		}
+	})
 }
 
 func TestIssuePassesOnARandomSourceFailure(t *testing.T) {
@@ -160,7 +224,7 @@ func TestIssuePassesOnARandomSourceFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cs.Issue(alice); !errors.Is(err, failure) {
+	if _, err := cs.Issue(alice, portal); !errors.Is(err, failure) {
 		t.Fatalf("Issue = %v, want the random source's error", err)
 	}
 	if cs.Outstanding() != 0 {
@@ -174,13 +238,18 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		ttl   time.Duration
 		opts  []patientproof.Option
 	}{
-		"an invalid MSP ID is refused":        {"Org 1", ttl, nil},
-		"a zero ttl is refused":               {mspID, 0, nil},
-		"a negative ttl is refused":           {mspID, -time.Second, nil},
-		"a nil clock is refused":              {mspID, ttl, []patientproof.Option{patientproof.WithClock(nil)}},
-		"a nil random source is refused":      {mspID, ttl, []patientproof.Option{patientproof.WithRandom(nil)}},
-		"a per-patient bound of 0 is refused": {mspID, ttl, []patientproof.Option{patientproof.WithMaxPerPatient(0)}},
-		"an overall bound of 0 is refused":    {mspID, ttl, []patientproof.Option{patientproof.WithMaxOutstanding(0)}},
+		"an invalid MSP ID is refused":                 {"Org 1", ttl, nil},
+		"a zero ttl is refused":                        {mspID, 0, nil},
+		"a negative ttl is refused":                    {mspID, -time.Second, nil},
+		"a nil clock is refused":                       {mspID, ttl, []patientproof.Option{patientproof.WithClock(nil)}},
+		"a nil random source is refused":               {mspID, ttl, []patientproof.Option{patientproof.WithRandom(nil)}},
+		"a per-patient bound of 0 is refused":          {mspID, ttl, []patientproof.Option{patientproof.WithMaxPerPatient(0)}},
+		"a per-holder bound of 0 is refused":           {mspID, ttl, []patientproof.Option{patientproof.WithMaxPerHolder(0)}},
+		"an overall bound of 0 is refused":             {mspID, ttl, []patientproof.Option{patientproof.WithMaxOutstanding(0)}},
+		"a zero issue interval is refused":             {mspID, ttl, []patientproof.Option{patientproof.WithIssueRate(0, 10)}},
+		"a negative issue interval is refused":         {mspID, ttl, []patientproof.Option{patientproof.WithIssueRate(-time.Second, 10)}},
+		"a burst of 0 is refused":                      {mspID, ttl, []patientproof.Option{patientproof.WithIssueRate(time.Second, 0)}},
+		"a burst that overflows a duration is refused": {mspID, ttl, []patientproof.Option{patientproof.WithIssueRate(time.Hour, math.MaxInt)}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -192,12 +261,12 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 }
 
 func TestMemoryIsBounded(t *testing.T) {
-	t.Run("a patient at the per-patient bound is refused, and keeps every challenge", func(t *testing.T) {
+	t.Run("a holder at its bound for one patient is refused for that patient, and keeps every challenge", func(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(3))
 		var issued []patientproof.Challenge
 		for range 3 {
-			c, err := cs.Issue(alice)
+			c, err := cs.Issue(alice, portal)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,43 +276,50 @@ func TestMemoryIsBounded(t *testing.T) {
 		// Anyone may ask for alice's challenges; asking again must not
 		// end her session.
 		for range 5 {
-			if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+			if _, err := cs.Issue(alice, portal); !errors.Is(err, patientproof.ErrTooManyChallenges) {
 				t.Fatalf("Issue at the bound = %v, want ErrTooManyChallenges", err)
 			}
 		}
-		bobs, err := cs.Issue(bob)
+		bobs, err := cs.Issue(bob, portal)
 		if err != nil {
 			t.Fatalf("another patient: Issue = %v", err)
 		}
-		if n := cs.Outstanding(); n != 4 {
-			t.Fatalf("Outstanding = %d, want 3 of alice's and 1 of bob's", n)
+		clinics, err := cs.Issue(alice, clinic)
+		if err != nil {
+			t.Fatalf("the same patient, another holder: Issue = %v", err)
+		}
+		if n := cs.Outstanding(); n != 5 {
+			t.Fatalf("Outstanding = %d, want the portal's 3 of alice's and 1 of bob's, and the clinic's 1", n)
 		}
 		for _, c := range append(issued, bobs) {
-			if err := cs.Check(edKey(t), c.Patient, c.ID, answer(c)); err != nil {
+			if err := cs.Check(edKey(t), c.Patient, c.ID, portal, answer(c)); err != nil {
 				t.Fatalf("an existing challenge: Check = %v", err)
 			}
+		}
+		if err := cs.Check(edKey(t), alice, clinics.ID, clinic, answer(clinics)); err != nil {
+			t.Fatalf("the clinic's challenge: Check = %v", err)
 		}
 	})
 	t.Run("the per-patient bound lifts when the patient's oldest challenge expires", func(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(2))
-		first, _ := cs.Issue(alice)
+		first, _ := cs.Issue(alice, portal)
 		clk.Advance(time.Second)
-		second, _ := cs.Issue(alice)
+		second, _ := cs.Issue(alice, portal)
 		clk.Advance(ttl - 2*time.Second)
-		if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+		if _, err := cs.Issue(alice, portal); !errors.Is(err, patientproof.ErrTooManyChallenges) {
 			t.Fatalf("Issue before expiry = %v, want ErrTooManyChallenges", err)
 		}
 		clk.Advance(time.Second) // first expires now
-		third, err := cs.Issue(alice)
+		third, err := cs.Issue(alice, portal)
 		if err != nil {
 			t.Fatalf("Issue after the oldest expired = %v", err)
 		}
-		if err := cs.Check(edKey(t), alice, first.ID, answer(first)); !errors.Is(err, patientproof.ErrUnknownChallenge) {
+		if err := cs.Check(edKey(t), alice, first.ID, portal, answer(first)); !errors.Is(err, patientproof.ErrUnknownChallenge) {
 			t.Fatalf("the expired challenge: Check = %v", err)
 		}
 		for _, c := range []patientproof.Challenge{second, third} {
-			if err := cs.Check(edKey(t), alice, c.ID, answer(c)); err != nil {
+			if err := cs.Check(edKey(t), alice, c.ID, portal, answer(c)); err != nil {
 				t.Fatalf("an unexpired challenge: Check = %v", err)
 			}
 		}
@@ -251,26 +327,28 @@ func TestMemoryIsBounded(t *testing.T) {
 	t.Run("a full set is refused, and keeps every challenge", func(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxOutstanding(2))
-		first, _ := cs.Issue(alice)
-		second, err := cs.Issue(bob)
+		first, _ := cs.Issue(alice, portal)
+		second, err := cs.Issue(bob, portal)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{alice, bob, "pt-" + strings.Repeat("9", 40)} {
-			if _, err := cs.Issue(p); !errors.Is(err, patientproof.ErrTooManyChallenges) {
-				t.Fatalf("Issue with a full set = %v, want ErrTooManyChallenges", err)
+			for _, h := range []string{portal, clinic} {
+				if _, err := cs.Issue(p, h); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+					t.Fatalf("Issue with a full set = %v, want ErrTooManyChallenges", err)
+				}
 			}
 		}
 		if n := cs.Outstanding(); n != 2 {
 			t.Fatalf("Outstanding = %d, want 2", n)
 		}
 		for _, c := range []patientproof.Challenge{first, second} {
-			if err := cs.Check(edKey(t), c.Patient, c.ID, answer(c)); err != nil {
+			if err := cs.Check(edKey(t), c.Patient, c.ID, portal, answer(c)); err != nil {
 				t.Fatalf("an existing challenge: Check = %v", err)
 			}
 		}
 		clk.Advance(ttl)
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatalf("Issue once the set expired = %v", err)
 		}
 	})
@@ -278,15 +356,16 @@ func TestMemoryIsBounded(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(2), patientproof.WithMaxOutstanding(2))
 		clk.Advance(time.Hour)
-		if _, err := cs.Issue(bob); err != nil { // expires at +1h+ttl
+		// Another holder, whose rate the backward jump does not touch.
+		if _, err := cs.Issue(bob, clinic); err != nil { // expires at +1h+ttl
 			t.Fatal(err)
 		}
 		clk.Advance(-time.Hour)
-		if _, err := cs.Issue(alice); err != nil { // expires at +ttl, behind bob's
+		if _, err := cs.Issue(alice, portal); err != nil { // expires at +ttl, behind bob's
 			t.Fatal(err)
 		}
 		clk.Advance(ttl) // alice's has expired, bob's has not, and bob's is first
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatalf("Issue = %v, want the expired challenge dropped", err)
 		}
 		if n := cs.Outstanding(); n != 2 {
@@ -297,25 +376,25 @@ func TestMemoryIsBounded(t *testing.T) {
 		clk := newClock()
 		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(1))
 		clk.Advance(time.Hour)
-		if _, err := cs.Issue(bob); err != nil {
+		if _, err := cs.Issue(bob, clinic); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(-time.Hour)
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatal(err)
 		}
 		clk.Advance(ttl)
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatalf("Issue = %v, want alice's expired challenge dropped", err)
 		}
 	})
 	t.Run("a refusal leaves no challenge behind and draws no randomness", func(t *testing.T) {
 		random := &readCounter{r: &counter{}}
 		cs := newChallenges(t, newClock(), patientproof.WithRandom(random), patientproof.WithMaxPerPatient(1))
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cs.Issue(alice); !errors.Is(err, patientproof.ErrTooManyChallenges) {
+		if _, err := cs.Issue(alice, portal); !errors.Is(err, patientproof.ErrTooManyChallenges) {
 			t.Fatalf("Issue = %v, want ErrTooManyChallenges", err)
 		}
 		if random.reads != 1 {
@@ -327,14 +406,14 @@ func TestMemoryIsBounded(t *testing.T) {
 	})
 	t.Run("expired challenges are purged when a new one is issued", func(t *testing.T) {
 		clk := newClock()
-		cs := newChallenges(t, clk, patientproof.WithMaxPerPatient(50))
+		cs := newChallenges(t, clk, noRateLimit, patientproof.WithMaxPerPatient(50), patientproof.WithMaxPerHolder(100))
 		for i := range 100 {
-			if _, err := cs.Issue([]string{alice, bob}[i%2]); err != nil {
+			if _, err := cs.Issue([]string{alice, bob}[i%2], portal); err != nil {
 				t.Fatal(err)
 			}
 		}
 		clk.Advance(ttl)
-		if _, err := cs.Issue(alice); err != nil {
+		if _, err := cs.Issue(alice, portal); err != nil {
 			t.Fatal(err)
 		}
 		if n := cs.Outstanding(); n != 1 {
@@ -346,7 +425,7 @@ func TestMemoryIsBounded(t *testing.T) {
 		cs := newChallenges(t, clk, patientproof.WithMaxOutstanding(50), patientproof.WithMaxPerPatient(2))
 		refused := 0
 		for i := range 1000 {
-			_, err := cs.Issue(fmt.Sprintf("pt-%040x", i%300))
+			_, err := cs.Issue(fmt.Sprintf("pt-%040x", i%300), fmt.Sprintf("%064x", i%300))
 			switch {
 			case errors.Is(err, patientproof.ErrTooManyChallenges):
 				refused++
@@ -373,7 +452,8 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 		maxOutstanding = 40 // below goroutines*perPatient, so patients contend for it
 	)
 	clk := newClock()
-	cs, err := patientproof.New(mspID, ttl, patientproof.WithClock(clk.Now), patientproof.WithMaxOutstanding(maxOutstanding), patientproof.WithMaxPerPatient(perPatient))
+	cs, err := patientproof.New(mspID, ttl, patientproof.WithClock(clk.Now), noRateLimit,
+		patientproof.WithMaxOutstanding(maxOutstanding), patientproof.WithMaxPerPatient(perPatient))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,15 +461,17 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
-		issued []patientproof.Challenge
+		issued []held
 	)
 	errs := make(chan error, goroutines)
 	for g := range goroutines {
 		wg.Go(func() {
 			patient := fmt.Sprintf("pt-%040x", g)
+			holder := fmt.Sprintf("%064x", g)
+			other := fmt.Sprintf("%064x", (g+1)%goroutines)
 			var mine []patientproof.Challenge
 			for i := range 50 {
-				c, err := cs.Issue(patient)
+				c, err := cs.Issue(patient, holder)
 				switch {
 				case errors.Is(err, patientproof.ErrTooManyChallenges):
 					if len(mine) > perPatient {
@@ -406,8 +488,12 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 				// 80s of the 2m ttl) and nothing is evicted, so every
 				// challenge this patient holds must still check.
 				for _, c := range mine {
-					if err := cs.Check(key, patient, c.ID, answer(c)); err != nil {
+					if err := cs.Check(key, patient, c.ID, holder, answer(c)); err != nil {
 						errs <- err
+						return
+					}
+					if err := cs.Check(key, patient, c.ID, other, answer(c)); !errors.Is(err, patientproof.ErrWrongHolder) {
+						errs <- fmt.Errorf("another goroutine's holder: Check = %v, want ErrWrongHolder", err)
 						return
 					}
 				}
@@ -416,7 +502,9 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 				}
 			}
 			mu.Lock()
-			issued = append(issued, mine...)
+			for _, c := range mine {
+				issued = append(issued, held{c, holder})
+			}
 			mu.Unlock()
 		})
 	}
@@ -428,11 +516,17 @@ func TestChallengesAreSafeForConcurrentUse(t *testing.T) {
 	if n := cs.Outstanding(); n != maxOutstanding || len(issued) != maxOutstanding {
 		t.Fatalf("Outstanding = %d, issued %d, want both %d", n, len(issued), maxOutstanding)
 	}
-	for _, c := range issued {
-		if err := cs.Check(key, c.Patient, c.ID, answer(c)); err != nil {
+	for _, h := range issued {
+		if err := cs.Check(key, h.c.Patient, h.c.ID, h.holder, answer(h.c)); err != nil {
 			t.Fatalf("after the run: Check = %v", err)
 		}
 	}
+}
+
+// held is a challenge and the holder it was issued to.
+type held struct {
+	c      patientproof.Challenge
+	holder string
 }
 
 // readCounter counts the reads of a random source; Issue reads it with its

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/medprov/medprov/chaincode/ledger"
 )
@@ -27,6 +28,13 @@ var (
 	// ErrUnknownChallenge means no outstanding challenge has the given ID:
 	// never issued, or already purged after expiry.
 	ErrUnknownChallenge = errors.New("patientproof: unknown challenge")
+	// ErrWrongHolder means the challenge is outstanding but was issued to
+	// another holder (another caller's certificate). It wraps
+	// ErrUnknownChallenge and reads the same, so that whoever reports an
+	// unknown challenge reports it identically: to another carrier, a
+	// challenge it did not ask for does not exist. errors.Is(err,
+	// ErrWrongHolder) tells the two apart.
+	ErrWrongHolder = fmt.Errorf("%w", ErrUnknownChallenge)
 	// ErrExpired means the challenge has expired.
 	ErrExpired = errors.New("patientproof: the challenge has expired")
 	// ErrWrongPatient means the challenge was issued to another patient.

@@ -46,8 +46,9 @@ func (e *env) auditing(msp, user string) gatewayv1.AuditServiceClient {
 
 func (e *env) patients(msp string) gatewayv1.PatientServiceClient {
 	// A patient is not a Fabric member: the patient's own tool reaches the
-	// gateway through a member's connection; the proof, not the
-	// certificate, authenticates the patient.
+	// gateway through a member's connection. The proof authenticates the
+	// patient, and it is accepted only from the connection whose
+	// certificate asked for the challenge.
 	return gatewayv1.NewPatientServiceClient(e.conn(msp, UserClinician))
 }
 

@@ -23,9 +23,17 @@ import (
 //
 // Any enrolled caller of this gateway may carry a patient's requests (a
 // patient portal's service account, a clinician helping the patient): the
-// proof, not the caller, authorises the answer, and the answer holds only
-// evidence and access events, never content. Registration status is
-// revealed exactly as GetPatient, which every member may call, reveals it.
+// proof authorises the answer, and the answer holds only evidence and
+// access events, never content. Because the answer is read as the service
+// identity, a proof must not serve whoever happens to see it: each
+// challenge is bound to the certificate fingerprint of the caller that
+// asked for it, and a proof carried by any other caller is refused as a
+// proof with an unknown challenge (UNAUTHENTICATED). The carrier that asked
+// may use it for every page until it expires. GetChallenge is bounded and
+// rate-limited per caller by patientproof.Challenges (RESOURCE_EXHAUSTED),
+// so one caller cannot lock a patient or other callers out. Registration
+// status is revealed exactly as GetPatient, which every member may call,
+// reveals it.
 type patientService struct {
 	gatewayv1.UnimplementedPatientServiceServer
 	s *Server
@@ -35,11 +43,15 @@ type patientService struct {
 // 2*patientproof.IDBytes hex digits.
 const maxChallengeIDLength = 64
 
-// GetChallenge issues a fresh challenge for a registered patient. Errors:
-// INVALID_ARGUMENT (patient), NOT_FOUND (not registered),
-// RESOURCE_EXHAUSTED (too many outstanding challenges).
+// GetChallenge issues a fresh challenge for a registered patient, bound to
+// the calling certificate: only this caller can carry the patient's answer.
+// Errors: PERMISSION_DENIED (caller not enrolled), INVALID_ARGUMENT
+// (patient), NOT_FOUND (not registered), RESOURCE_EXHAUSTED (the caller
+// asks too fast, or has too many outstanding challenges, overall or for
+// this patient, or the gateway has).
 func (p *patientService) GetChallenge(ctx context.Context, req *gatewayv1.GetChallengeRequest) (*gatewayv1.GetChallengeResponse, error) {
-	if _, err := user(ctx); err != nil {
+	holder, err := carrier(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := argStatus(domain.CheckPseudonym("patient", req.GetPatient())); err != nil {
@@ -48,7 +60,7 @@ func (p *patientService) GetChallenge(ctx context.Context, req *gatewayv1.GetCha
 	if _, err := p.s.readPatient(ctx, p.s.d.Service.Ledger(), req.GetPatient()); err != nil {
 		return nil, fmt.Errorf("get challenge: %w", err)
 	}
-	ch, err := p.s.d.Challenges.Issue(req.GetPatient())
+	ch, err := p.s.d.Challenges.Issue(req.GetPatient(), holder)
 	if err != nil {
 		return nil, fmt.Errorf("issue challenge: %w", err)
 	}
@@ -61,10 +73,13 @@ func (p *patientService) GetChallenge(ctx context.Context, req *gatewayv1.GetCha
 }
 
 // ListMyRecords lists the evidence of the proven patient's records held by
-// this organisation, each as its latest version. Errors: INVALID_ARGUMENT
-// (proof, page_size, page_token), UNAUTHENTICATED (the proof).
+// this organisation, each as its latest version. Errors: PERMISSION_DENIED
+// (caller not enrolled), INVALID_ARGUMENT (proof, page_size, page_token),
+// UNAUTHENTICATED (the proof, or a caller other than the one that asked
+// for its challenge).
 func (p *patientService) ListMyRecords(ctx context.Context, req *gatewayv1.ListMyRecordsRequest) (*gatewayv1.ListMyRecordsResponse, error) {
-	if _, err := user(ctx); err != nil {
+	holder, err := carrier(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkProof(req.GetProof()); err != nil {
@@ -78,7 +93,7 @@ func (p *patientService) ListMyRecords(ctx context.Context, req *gatewayv1.ListM
 		return nil, err
 	}
 	patient := req.GetProof().GetPatient()
-	if err := p.authenticate(ctx, req.GetProof()); err != nil {
+	if err := p.authenticate(ctx, req.GetProof(), holder); err != nil {
 		return nil, err
 	}
 	payload, err := p.s.d.Ledger.Evaluate(ctx, p.s.d.Service.Ledger(), domain.TxListPatientRecords, patient, size, req.GetPageToken())
@@ -98,10 +113,12 @@ func (p *patientService) ListMyRecords(ctx context.Context, req *gatewayv1.ListM
 
 // ListMyAccessEvents lists the access events about the proven patient's
 // records held by this organisation, in time order. Errors:
-// INVALID_ARGUMENT (proof, a time, end before start, page_size,
-// page_token), UNAUTHENTICATED (the proof).
+// PERMISSION_DENIED (caller not enrolled), INVALID_ARGUMENT (proof, a
+// time, end before start, page_size, page_token), UNAUTHENTICATED (the
+// proof, or a caller other than the one that asked for its challenge).
 func (p *patientService) ListMyAccessEvents(ctx context.Context, req *gatewayv1.ListMyAccessEventsRequest) (*gatewayv1.ListMyAccessEventsResponse, error) {
-	if _, err := user(ctx); err != nil {
+	holder, err := carrier(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkProof(req.GetProof()); err != nil {
@@ -117,7 +134,7 @@ func (p *patientService) ListMyAccessEvents(ctx context.Context, req *gatewayv1.
 	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
 		return nil, err
 	}
-	if err := p.authenticate(ctx, req.GetProof()); err != nil {
+	if err := p.authenticate(ctx, req.GetProof(), holder); err != nil {
 		return nil, err
 	}
 	q, err := json.Marshal(domain.AuditQuery{
@@ -145,6 +162,18 @@ func (p *patientService) ListMyAccessEvents(ctx context.Context, req *gatewayv1.
 	return out, nil
 }
 
+// carrier returns the certificate fingerprint of the enrolled caller that
+// carries a patient's request, the holder challenges are bound to (the
+// same whether the caller comes over gRPC or through the REST front end),
+// or PERMISSION_DENIED as user returns it.
+func carrier(ctx context.Context) (string, error) {
+	if _, err := user(ctx); err != nil {
+		return "", err
+	}
+	c, _ := callerFrom(ctx) // user found it
+	return c.Fingerprint, nil
+}
+
 // checkProof checks the form of a proof: INVALID_ARGUMENT naming the field
 // for a missing proof, a malformed pseudonym, a missing or overlong
 // challenge ID, or a signature that is empty or above
@@ -165,11 +194,14 @@ func checkProof(proof *gatewayv1.PatientProof) error {
 	return nil
 }
 
-// authenticate checks a well-formed proof against the patient's current key
-// on the ledger, read as the service identity. Errors: UNAUTHENTICATED
-// (unregistered patient; unknown, expired or another patient's challenge;
-// a signature that does not verify), or the ledger's.
-func (p *patientService) authenticate(ctx context.Context, proof *gatewayv1.PatientProof) error {
+// authenticate checks a well-formed proof, carried by holder, against the
+// patient's current key on the ledger, read as the service identity.
+// Errors: UNAUTHENTICATED (unregistered patient; unknown, expired or
+// another patient's challenge; a challenge another caller asked for, which
+// patientproof reports as ErrWrongHolder and mapStatus as an unknown
+// challenge, with the same message; a signature that does not verify), or
+// the ledger's.
+func (p *patientService) authenticate(ctx context.Context, proof *gatewayv1.PatientProof, holder string) error {
 	pt, err := p.s.readPatient(ctx, p.s.d.Service.Ledger(), proof.GetPatient())
 	if errors.Is(err, domain.ErrNotFound) {
 		return status.Error(codes.Unauthenticated, "proof: the patient is not registered")
@@ -181,5 +213,12 @@ func (p *patientService) authenticate(ctx context.Context, proof *gatewayv1.Pati
 	if err != nil {
 		return fmt.Errorf("parse the stored patient key: %w", err)
 	}
-	return p.s.d.Challenges.Check(key, proof.GetPatient(), proof.GetChallengeId(), proof.GetSignature())
+	err = p.s.d.Challenges.Check(key, proof.GetPatient(), proof.GetChallengeId(), holder, proof.GetSignature())
+	if errors.Is(err, patientproof.ErrWrongHolder) {
+		// A replayed proof: worth an operator's attention. The access log
+		// line of this call names the caller; the challenge ID and the
+		// pseudonym are not logged.
+		p.s.log(ctx).Warn("patient proof carried by another caller than the one that asked for its challenge")
+	}
+	return err
 }

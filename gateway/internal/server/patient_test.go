@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -78,17 +79,37 @@ func TestPatientSelfService(t *testing.T) {
 	}
 
 	// Any enrolled caller may carry a patient's requests; the proof
-	// authorises the answer.
-	ch := f.challenge(t, devnet.HospitalA, "researcher", p.Pseudonym)
+	// authorises the answer, and serves every page for the caller that
+	// asked for its challenge.
+	ch := f.challenge(t, devnet.HospitalA, "clinician", p.Pseudonym)
 	if ch.GetMspId() != devnet.HospitalA || len(ch.GetChallenge()) != patientproof.ChallengeBytes || ch.GetChallengeId() == "" ||
 		!ch.GetExpireTime().AsTime().After(time.Now()) {
 		t.Fatalf("GetChallenge = %v; want a fresh challenge of %s", ch, devnet.HospitalA)
 	}
 	proof := cpaProof(t, p, p.Pseudonym, ch)
-	for _, user := range []string{"clinician", "researcher", "auditor", "admin"} {
-		if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, user), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
-			t.Errorf("ListMyRecords carried by %s, one a page = %v; want rec-self-1,rec-self-2 (this organisation's, every confidentiality)", user, got)
+	if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, "clinician"), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
+		t.Errorf("ListMyRecords carried by the clinician, one a page = %v; want rec-self-1,rec-self-2 (this organisation's, every confidentiality)", got)
+	}
+	// Any other enrolled caller who sees the proof gets nothing from it,
+	// and is told the same as for a challenge that does not exist.
+	unknown := proto.Clone(proof).(*gatewayv1.PatientProof)
+	unknown.ChallengeId = strings.Repeat("0", 32)
+	_, err = f.patients(t, devnet.HospitalA, "clinician").ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: unknown})
+	cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+	unknownMsg := status.Convert(err).Message()
+	for _, user := range []string{"researcher", "auditor", "admin"} {
+		cl := f.patients(t, devnet.HospitalA, user)
+		_, err := cl.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof})
+		cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+		if msg := status.Convert(err).Message(); msg != unknownMsg {
+			t.Errorf("ListMyRecords carried by %s: message %q; want the unknown challenge's %q", user, msg, unknownMsg)
 		}
+		_, err = cl.ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{Proof: proof})
+		cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+	}
+	// The refusals neither spent the proof nor rebound it.
+	if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, "clinician"), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
+		t.Errorf("ListMyRecords carried by the clinician after the replays = %v; want rec-self-1,rec-self-2", got)
 	}
 	events, err := f.patients(t, devnet.HospitalA, "clinician").ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{Proof: proof})
 	if err != nil {
@@ -352,10 +373,11 @@ func TestPatientServiceRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestPatientChallengesAreBounded(t *testing.T) {
+func TestPatientChallengesAreBoundedPerCaller(t *testing.T) {
 	t.Parallel()
 	f := newCPAFixture(t)
 	p := f.register(t, devnet.HospitalA)
+	// An enrolled caller asks for the patient's challenges until refused.
 	cl := f.patients(t, devnet.HospitalA, "clinician")
 	var first *gatewayv1.GetChallengeResponse
 	for i := range patientproof.DefaultMaxPerPatient {
@@ -372,5 +394,48 @@ func TestPatientChallengesAreBounded(t *testing.T) {
 	// The refusal evicts nothing: the first challenge still answers.
 	if _, err := cl.ListMyRecords(t.Context(), &gatewayv1.ListMyRecordsRequest{Proof: cpaProof(t, p, p.Pseudonym, first)}); err != nil {
 		t.Fatalf("ListMyRecords with the first challenge: %v", err)
+	}
+	// The bound is the caller's own: another caller, the patient's own
+	// portal say, still gets a challenge for the same patient, and its
+	// proof works for it.
+	other := f.patients(t, devnet.HospitalA, "researcher")
+	ch, err := other.GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: p.Pseudonym})
+	if err != nil {
+		t.Fatalf("another caller's challenge for the same patient: %v", err)
+	}
+	if _, err := other.ListMyRecords(t.Context(), &gatewayv1.ListMyRecordsRequest{Proof: cpaProof(t, p, p.Pseudonym, ch)}); err != nil {
+		t.Fatalf("ListMyRecords carried by the other caller: %v", err)
+	}
+}
+
+func TestPatientChallengesAreRateLimitedPerCaller(t *testing.T) {
+	t.Parallel()
+	f := newCPAFixture(t)
+	// Many patients, so that only the caller's rate can refuse (the
+	// per-caller bound of outstanding challenges is higher).
+	var patients []*devnet.Patient
+	for range patientproof.DefaultIssueBurst + 3 {
+		patients = append(patients, f.register(t, devnet.HospitalA))
+	}
+	cl := f.patients(t, devnet.HospitalA, "auditor")
+	start := time.Now()
+	allowed := 0
+	for _, p := range patients {
+		_, err := cl.GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: p.Pseudonym})
+		if err != nil {
+			cpaWantStatus(t, err, codes.ResourceExhausted, "")
+			break
+		}
+		allowed++
+	}
+	// A burst at once, then one per interval: a slow run may earn a few
+	// more, never more than that.
+	most := patientproof.DefaultIssueBurst + int(time.Since(start)/patientproof.DefaultIssueEvery)
+	if allowed < patientproof.DefaultIssueBurst || allowed > most {
+		t.Fatalf("%d challenges before a refusal; want the burst of %d and at most %d", allowed, patientproof.DefaultIssueBurst, most)
+	}
+	// Another caller is not slowed down.
+	if _, err := f.patients(t, devnet.HospitalA, "clinician").GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: patients[0].Pseudonym}); err != nil {
+		t.Fatalf("another caller's challenge: %v", err)
 	}
 }

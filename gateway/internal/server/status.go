@@ -76,7 +76,7 @@ func classify(err error) (codes.Code, string) {
 	case errors.Is(err, errSourceMismatch): // FetchRecord: the custodian's evidence disagrees with the ledger
 		return codes.DataLoss, errSourceMismatch.Error()
 	case errors.Is(err, patientproof.ErrTooManyChallenges):
-		return codes.ResourceExhausted, "patient: too many outstanding challenges; answer one or wait for it to expire"
+		return codes.ResourceExhausted, "patient: too many challenges asked for; reuse an outstanding one or retry later"
 	case errors.Is(err, patientproof.ErrBadSignature),
 		errors.Is(err, patientproof.ErrUnknownChallenge),
 		errors.Is(err, patientproof.ErrExpired),

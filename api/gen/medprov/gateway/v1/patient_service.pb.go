@@ -27,7 +27,8 @@ const (
 // a 0x00 byte, then as length-prefixed strings (4-byte big-endian length)
 // the gateway's MSP ID, the patient pseudonym, the challenge ID, and the
 // challenge bytes. It is Ed25519 or DER ECDSA over SHA-256, as for consent
-// statements. A proof is valid until the challenge expires, for every page.
+// statements. A proof is valid until the challenge expires, for every page,
+// when carried by the caller that asked for the challenge.
 type PatientProof struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Patient pseudonym.

@@ -36,13 +36,16 @@ const (
 // custodian).
 type PatientServiceClient interface {
 	// GetChallenge issues a fresh random challenge for a patient. It expires
-	// after a short, configured time. Errors: NOT_FOUND (patient not
-	// registered), RESOURCE_EXHAUSTED (too many open challenges).
+	// after a short time, and it is bound to the calling certificate: only
+	// that caller can carry the patient's answer. Errors: NOT_FOUND (patient
+	// not registered), RESOURCE_EXHAUSTED (the caller asks too fast or has
+	// too many open challenges).
 	GetChallenge(ctx context.Context, in *GetChallengeRequest, opts ...grpc.CallOption) (*GetChallengeResponse, error)
 	// ListMyRecords lists the evidence of the patient's records held by this
 	// gateway's organisation, each as its latest version. Errors:
-	// UNAUTHENTICATED (unknown, expired or foreign challenge, or a signature
-	// that does not verify with the patient's current key).
+	// UNAUTHENTICATED (unknown, expired or foreign challenge, a challenge
+	// another caller asked for, or a signature that does not verify with the
+	// patient's current key).
 	ListMyRecords(ctx context.Context, in *ListMyRecordsRequest, opts ...grpc.CallOption) (*ListMyRecordsResponse, error)
 	// ListMyAccessEvents lists the access events about the patient's records
 	// held by this gateway's organisation, in time order. Errors: as
@@ -100,13 +103,16 @@ func (c *patientServiceClient) ListMyAccessEvents(ctx context.Context, in *ListM
 // custodian).
 type PatientServiceServer interface {
 	// GetChallenge issues a fresh random challenge for a patient. It expires
-	// after a short, configured time. Errors: NOT_FOUND (patient not
-	// registered), RESOURCE_EXHAUSTED (too many open challenges).
+	// after a short time, and it is bound to the calling certificate: only
+	// that caller can carry the patient's answer. Errors: NOT_FOUND (patient
+	// not registered), RESOURCE_EXHAUSTED (the caller asks too fast or has
+	// too many open challenges).
 	GetChallenge(context.Context, *GetChallengeRequest) (*GetChallengeResponse, error)
 	// ListMyRecords lists the evidence of the patient's records held by this
 	// gateway's organisation, each as its latest version. Errors:
-	// UNAUTHENTICATED (unknown, expired or foreign challenge, or a signature
-	// that does not verify with the patient's current key).
+	// UNAUTHENTICATED (unknown, expired or foreign challenge, a challenge
+	// another caller asked for, or a signature that does not verify with the
+	// patient's current key).
 	ListMyRecords(context.Context, *ListMyRecordsRequest) (*ListMyRecordsResponse, error)
 	// ListMyAccessEvents lists the access events about the patient's records
 	// held by this gateway's organisation, in time order. Errors: as
