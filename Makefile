@@ -47,7 +47,7 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 15s)
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 5 minutes)
+bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 7 minutes)
 	$(GO) test -run '^$$' -bench 'BaselinePut|AnchorRecord|RequestAccess' -benchtime 20000x -count 3 ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'AccessHistoryPage' -benchtime 500x -count 3 -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'MemoryAsLedgerGrows' -benchtime 200000x -timeout 30m ./internal/contracttest/

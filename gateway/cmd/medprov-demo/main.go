@@ -1,60 +1,70 @@
-// Command medprov-demo plays medprov's on-chain walkthrough on a fresh
-// development consortium (embedded ledger, development CAs) and prints one
-// line per step. It exits 0 only if every step behaved as expected.
+// Command medprov-demo plays medprov's walkthrough: it starts a fresh
+// development consortium with `medprov dev up` (three organisations, each
+// with its own gateway, on one embedded ledger) and drives it with the
+// medprov CLI, printing one line per step. It exits 0 only if every step
+// behaved as expected; otherwise it prints "[FAIL] step: why" with the
+// failing command's stderr and exits 1.
 //
 // Usage:
 //
-//	medprov-demo [-dir DIR] [-keep]
+//	medprov-demo [-medprov PATH] [-keep]
+//
+// The medprov binary is looked for next to medprov-demo unless -medprov
+// names it; `make demo` builds both into bin/.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"syscall"
 
-	"github.com/medprov/medprov/internal/devnet"
-	"github.com/medprov/medprov/internal/walkthrough"
+	"github.com/medprov/medprov/gateway/internal/walkthrough"
 )
 
 func main() {
-	dir := flag.String("dir", "", "directory for the consortium's CAs and ledger (default: a new temporary directory)")
-	keep := flag.Bool("keep", false, "keep the directory afterwards")
+	medprov := flag.String("medprov", "", "path of the medprov binary (default: medprov next to this program)")
+	keep := flag.Bool("keep", false, "keep the temporary folder (consortium, keys, documents) afterwards")
 	flag.Parse()
-	if err := run(*dir, *keep); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL", err)
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "medprov-demo: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, *medprov, *keep)
+	stop()
+	if err != nil {
+		if !errors.Is(err, walkthrough.ErrFailed) {
+			fmt.Fprintln(os.Stderr, "medprov-demo:", err)
+		}
 		os.Exit(1)
 	}
 }
 
-func run(dir string, keep bool) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if dir == "" {
-		d, err := os.MkdirTemp("", "medprov-demo-")
+func run(ctx context.Context, medprov string, keep bool) error {
+	if medprov == "" {
+		self, err := os.Executable()
 		if err != nil {
-			return err
+			return fmt.Errorf("finding medprov next to this program (or pass -medprov): %w", err)
 		}
-		dir = d
+		medprov = filepath.Join(filepath.Dir(self), "medprov")
 	}
-	if !keep {
+	if _, err := os.Stat(medprov); err != nil {
+		return fmt.Errorf("the medprov binary (build it with make build, or pass -medprov): %w", err)
+	}
+	dir, err := os.MkdirTemp("", "medprov-demo-")
+	if err != nil {
+		return err
+	}
+	if keep {
+		defer fmt.Printf("kept %s\n", dir)
+	} else {
 		defer os.RemoveAll(dir)
 	}
-	net, err := devnet.Start(dir)
-	if err != nil {
-		return err
-	}
-	defer net.Close()
-	fmt.Printf("medprov walkthrough on the embedded ledger (data in %s)\n", dir)
-	n := 0
-	err = walkthrough.Run(ctx, net, func(s walkthrough.Step) {
-		n++
-		fmt.Printf("ok %2d  %-18s %s\n", n, s.Name, s.Detail)
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("all %d steps behaved as expected\n", n)
-	return nil
+	fmt.Printf("medprov demo: `medprov dev up` in %s (two hospitals and a health authority, a gateway each, one embedded ledger); every step runs %s\n", dir, medprov)
+	return walkthrough.Run(ctx, walkthrough.Config{Medprov: medprov, Dir: dir, Out: os.Stdout})
 }
