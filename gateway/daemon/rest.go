@@ -2,12 +2,9 @@ package daemon
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net"
 	"net/http"
 	"net/textproto"
-	"regexp"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -35,10 +32,9 @@ type fingerprintKey struct{}
 // newREST returns the REST/JSON front end: grpc-gateway's mux proxying to
 // the in-memory gRPC server, with the caller's verified client certificate
 // forwarded as server.RESTFingerprintHeader (a header of that name sent by
-// the client is dropped), the request ID (the caller's well-formed
-// X-Request-Id, or a new one) forwarded as server.RequestIDHeader and sent
-// back as X-Request-Id on every answer, and the OpenAPI document at
-// /openapi.json.
+// the client is dropped), the caller's X-Request-Id forwarded as
+// server.RequestIDHeader, the gateway's request ID sent back as
+// X-Request-Id, and the OpenAPI document at /openapi.json.
 // ExchangeService has no REST route. The returned function closes the
 // in-memory connection.
 func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() error, error) {
@@ -58,16 +54,17 @@ func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() er
 				return server.RequestIDHeader, true
 			}
 			if k == "grpc-metadata-"+server.RequestIDHeader {
-				// The front end settled the request ID from X-Request-Id.
+				// A caller's request ID comes as X-Request-Id only.
 				return "", false
 			}
 			return runtime.DefaultHeaderMatcher(key)
 		}),
-		// The front end sets X-Request-Id itself; the rest of the header
-		// metadata goes out as grpc-gateway's Grpc-Metadata-* headers.
+		// The gateway's request ID goes back as X-Request-Id, the header
+		// a caller sends its own with; the rest of the header metadata as
+		// grpc-gateway's Grpc-Metadata-* headers.
 		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
 			if strings.EqualFold(key, server.RequestIDHeader) {
-				return "", false
+				return textproto.CanonicalMIMEHeaderKey(server.RequestIDHeader), true
 			}
 			return runtime.MetadataHeaderPrefix + key, true
 		}),
@@ -97,16 +94,6 @@ func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() er
 	})
 	top.Handle("/", mux)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The request ID is settled here, so that every answer carries it
-		// as X-Request-Id, errors included (gRPC sends the header metadata
-		// of a failed call as trailers, which grpc-gateway does not
-		// forward to a client that did not ask for trailers).
-		id := r.Header.Get(server.RequestIDHeader)
-		if !requestIDPattern.MatchString(id) {
-			id = newRequestID()
-			r.Header.Set(server.RequestIDHeader, id)
-		}
-		w.Header().Set(server.RequestIDHeader, id)
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
 			http.Error(w, "a verified client certificate is required", http.StatusUnauthorized)
 			return
@@ -115,18 +102,6 @@ func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() er
 		top.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fingerprintKey{}, fp)))
 	})
 	return h, conn.Close, nil
-}
-
-// requestIDPattern is the form of a request ID the server accepts from a
-// caller (server.RequestIDHeader); another value is replaced.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
-
-// newRequestID makes up a request ID as the server does: 12 random bytes
-// in hex.
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
 }
 
 // Accept makes innerListener a net.Listener for grpc.Server.Serve.
