@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,8 +22,10 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/grpclog"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"github.com/medprov/medprov/chaincode/contract"
@@ -37,6 +40,12 @@ import (
 	"github.com/medprov/medprov/internal/devca"
 	"github.com/medprov/medprov/internal/patientproof"
 )
+
+// gRPC's own logger is silenced: grpc-gateway's generated REST handlers
+// log request-decoding errors through it, and those errors quote the
+// request text, which can be record content. The gateway's own slog
+// logger reports every call.
+func init() { grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard)) }
 
 // ChallengeTTL is how long a patient challenge may be answered.
 const ChallengeTTL = 5 * time.Minute
@@ -194,7 +203,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *Gateway, er
 		return nil, err
 	}
 
-	if err := g.listen(ctx, cfg, tlsCfg, srv, reg); err != nil {
+	if err := g.listen(ctx, cfg, tlsCfg, srv, w, reg); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -373,7 +382,7 @@ func (g *Gateway) openKeyring(c config.Keyring, pin string) (store.Keyring, func
 }
 
 // listen binds the three listeners and builds the servers.
-func (g *Gateway) listen(ctx context.Context, cfg config.Config, tlsCfg *tls.Config, srv *server.Server, reg *prometheus.Registry) error {
+func (g *Gateway) listen(ctx context.Context, cfg config.Config, tlsCfg *tls.Config, srv *server.Server, w *wallet.Wallet, reg *prometheus.Registry) error {
 	var err error
 	if g.grpcLis, err = net.Listen("tcp", cfg.Listen.GRPC); err != nil {
 		return fmt.Errorf("listen.grpc: %w", err)
@@ -394,25 +403,36 @@ func (g *Gateway) listen(ctx context.Context, cfg config.Config, tlsCfg *tls.Con
 
 	// A chunk may be up to 4 MiB (the API's limit); allow its framing.
 	maxMsg := grpc.MaxRecvMsgSize(4<<20 + 64<<10)
-	g.grpcSrv = grpc.NewServer(append(srv.ServerOptions(false), grpc.Creds(credentials.NewTLS(tlsCfg)), maxMsg)...)
+	limits := []grpc.ServerOption{
+		maxMsg,
+		// Bound what one connection can hold open, and drop peers that
+		// ping too often or hold idle connections forever.
+		grpc.MaxConcurrentStreams(1024),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute}),
+	}
+	g.grpcSrv = grpc.NewServer(append(append(srv.ServerOptions(false), grpc.Creds(credentials.NewTLS(tlsCfg))), limits...)...)
 	srv.Register(g.grpcSrv)
 	healthpb.RegisterHealthServer(g.grpcSrv, g.health)
 	reflection.Register(g.grpcSrv)
 
 	g.inner = newInnerListener()
-	g.innerSrv = grpc.NewServer(append(srv.ServerOptions(true), maxMsg)...)
+	g.innerSrv = grpc.NewServer(append(srv.ServerOptions(true), limits...)...)
 	srv.Register(g.innerSrv)
 	healthpb.RegisterHealthServer(g.innerSrv, g.health)
-	rest, closeREST, err := newREST(ctx, g.inner)
+	rest, closeREST, err := newREST(ctx, g.inner, func(fp string) bool {
+		_, ok := w.ByFingerprint(fp)
+		return ok
+	})
 	if err != nil {
 		return err
 	}
 	g.closers = append(g.closers, closeREST)
-	g.restSrv = &http.Server{Handler: rest, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second,
+	g.restSrv = &http.Server{Handler: rest, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	g.metricsSrv = &http.Server{Handler: mux, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second,
+	g.metricsSrv = &http.Server{Handler: mux, TLSConfig: tlsCfg.Clone(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn)}
 	return nil
 }

@@ -218,9 +218,30 @@ func TestGateway(t *testing.T) {
 		if status.Code(err) != codes.PermissionDenied {
 			t.Errorf("GetReceipt = %v; want PERMISSION_DENIED", err)
 		}
+		// REST refuses it before reading the body.
+		resp, err := httpsClient(t, dir, cert).Post("https://"+addrs.REST+"/v1/consents", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("REST POST /v1/consents with a certificate not in the wallet: %s; want 403", resp.Status)
+		}
 	})
 
 	clinicianHTTP := httpsClient(t, dir, userCert(t, dir, "clinician"))
+
+	t.Run("REST refuses a request body above its route's limit", func(t *testing.T) {
+		body := `{"grant":{"consent_id":"` + strings.Repeat("x", 2<<20) + `"}}`
+		resp, err := clinicianHTTP.Post("https://"+addrs.REST+"/v1/consents", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+			t.Errorf("REST POST /v1/consents with a 2 MiB body: %s; want a 4xx refusal", resp.Status)
+		}
+	})
 
 	t.Run("REST answers a receipt of an unknown record with 404 and a JSON error", func(t *testing.T) {
 		resp, err := clinicianHTTP.Get("https://" + addrs.REST + "/v1/records/rec-unknown-1/receipt")

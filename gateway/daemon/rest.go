@@ -37,7 +37,7 @@ type fingerprintKey struct{}
 // X-Request-Id, and the OpenAPI document at /openapi.json.
 // ExchangeService has no REST route. The returned function closes the
 // in-memory connection.
-func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() error, error) {
+func newREST(ctx context.Context, inner *innerListener, enrolled func(fingerprint string) bool) (http.Handler, func() error, error) {
 	conn, err := grpc.NewClient("passthrough:///medprov-inner",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return inner.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -99,9 +99,36 @@ func newREST(ctx context.Context, inner *innerListener) (http.Handler, func() er
 			return
 		}
 		fp := exchange.Fingerprint(r.TLS.VerifiedChains[0][0].Raw)
+		if !enrolled(fp) && r.URL.Path != "/openapi.json" {
+			// No REST route serves other organisations' certificates
+			// (ExchangeService has none), so they are refused before
+			// anything reads the body.
+			http.Error(w, "the client certificate is not enrolled at this gateway", http.StatusForbidden)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody(r))
 		top.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fingerprintKey{}, fp)))
 	})
 	return h, conn.Close, nil
+}
+
+// Body limits of the REST front end. Uploads carry a record as base64 in
+// JSON (4 GiB of content is about 5.4 GiB of text); every other request is
+// a small JSON object.
+const (
+	maxUploadBody = 6 << 30
+	maxOtherBody  = 1 << 20
+)
+
+// maxBody returns the body limit of r's route.
+func maxBody(r *http.Request) int64 {
+	if r.Method == http.MethodPost {
+		switch r.URL.Path {
+		case "/v1/records", "/v1/records:amend", "/v1/documents:verify":
+			return maxUploadBody
+		}
+	}
+	return maxOtherBody
 }
 
 // Accept makes innerListener a net.Listener for grpc.Server.Serve.

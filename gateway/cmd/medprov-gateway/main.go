@@ -62,6 +62,12 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, a second one ends the process at once
+		// instead of waiting out shutdown.grace.
+		<-ctx.Done()
+		stop()
+	}()
 	g, err := daemon.New(ctx, cfg, opts...)
 	if err != nil {
 		logger.Error("start-up failed", slog.String("error", err.Error()))
