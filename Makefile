@@ -54,6 +54,21 @@ bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 7 minutes)
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./gateway/embedded/
 	$(GO) test -run '^$$' -bench 'RecordAdd' -benchtime 1000x -count 3 ./gateway/devup/
 
+# The local Fabric test network (test-network/, docs/fabric-network.md):
+# Fabric 3.x release binaries from FABRIC_BIN or PATH, no Docker.
+.PHONY: network-up
+network-up: ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin) and deploy the chaincode as a service
+	test-network/up.sh
+	test-network/deploy.sh
+
+.PHONY: network-down
+network-down: ## Stop the Fabric test network's processes and remove its generated files
+	test-network/down.sh
+
+.PHONY: network-status
+network-status: ## Show the Fabric test network's processes, health and chaincode
+	test-network/status.sh
+
 # Code generation for api/ (see api/README.md). The tools are pinned here and
 # installed by api/tools.sh into .tools/bin (git-ignored) when missing or
 # pinned differently. protoc-gen-go and the grpc-gateway plugins follow the
