@@ -1,10 +1,13 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type accessLogOptions struct {
@@ -48,22 +51,10 @@ func (o *accessLogOptions) run(cmd *cobra.Command, deps Deps, g *globals, record
 	if err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Access.LogAccess(ctx, &gatewayv1.LogAccessRequest{
-		RecordId: recordID, Version: o.version, Purpose: purpose, CareRelationship: o.careRelationship,
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		resp, err := c.Access.LogAccess(ctx, &gatewayv1.LogAccessRequest{
+			RecordId: recordID, Version: o.version, Purpose: purpose, CareRelationship: o.careRelationship,
+		})
+		return viewEvent(resp.GetEvent()), err
 	})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, viewEvent(resp.GetEvent()))
 }

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 	"github.com/medprov/medprov/cli/internal/output"
 )
 
@@ -99,16 +101,11 @@ func (o *accessRequestOptions) run(cmd *cobra.Command, deps Deps, g *globals, re
 	if err != nil {
 		return err
 	}
-	conn, err := g.dial(deps)
+	resp, err := call(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (*gatewayv1.RequestAccessResponse, error) {
+		return c.Access.RequestAccess(ctx, req)
+	})
 	if err != nil {
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Access.RequestAccess(ctx, req)
-	if err != nil {
-		return rpcError(err)
 	}
 	d := accessDecision{BlockNumber: resp.GetBlockNumber(), Event: viewEvent(resp.GetEvent())}
 	if err := p.Print(deps.Stdout, d); err != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type auditAlertsOptions struct {
@@ -39,25 +40,9 @@ func (o *auditAlertsOptions) run(cmd *cobra.Command, deps Deps, g *globals) erro
 	if err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	list := eventList{}
-	err = pages(cmd.Context(), g, func(ctx context.Context, token string) (string, error) {
-		resp, err := conn.Audit.Alerts(ctx, &gatewayv1.AlertsRequest{StartTime: from, EndTime: to, PageToken: token})
-		for _, e := range resp.GetEvents() {
-			list = append(list, viewEvent(e))
-		}
-		return resp.GetNextPageToken(), err
-	})
-	if err != nil {
-		return err
-	}
-	return p.Print(deps.Stdout, list)
+	return printPages(cmd.Context(), deps, g, eventList{}, viewEvent,
+		func(ctx context.Context, c *client.Conn, token string) ([]*gatewayv1.AccessEvent, string, error) {
+			resp, err := c.Audit.Alerts(ctx, &gatewayv1.AlertsRequest{StartTime: from, EndTime: to, PageToken: token})
+			return resp.GetEvents(), resp.GetNextPageToken(), err
+		})
 }

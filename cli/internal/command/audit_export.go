@@ -87,24 +87,12 @@ func (o *auditExportOptions) run(cmd *cobra.Command, deps Deps, g *globals) erro
 	if err != nil {
 		return err
 	}
-	toFile := o.out.out != "" && !o.out.toStdout()
-	var w io.Writer = deps.Stdout
-	var af *atomicFile
-	if toFile {
-		if af, err = createAtomic("--out", o.out.out, o.out.force); err != nil {
-			return err
-		}
-		w = af
-	}
-	res, err := o.export(cmd, deps, g, &gatewayv1.ExportTrailRequest{Filter: filter, Format: format}, w, showProgress)
-	if af == nil {
+	var res exportResult
+	toFile, err := o.out.write(deps.Stdout, func(w io.Writer) (err error) {
+		res, err = o.export(cmd, deps, g, &gatewayv1.ExportTrailRequest{Filter: filter, Format: format}, w, showProgress)
 		return err
-	}
-	if err != nil {
-		af.abort()
-		return err
-	}
-	if err := af.commit(); err != nil {
+	})
+	if err != nil || !toFile {
 		return err
 	}
 	res.File = o.out.out

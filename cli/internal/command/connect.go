@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/medprov/medprov/cli/internal/client"
+	"github.com/medprov/medprov/cli/internal/output"
 )
 
 // Environment variables that stand in for the connection flags.
@@ -110,6 +111,21 @@ func (g *globals) dial(deps Deps) (*client.Conn, error) {
 		return nil, usagef(flag, "%v (from the flag or %s)", fe.Err, env)
 	}
 	return nil, fmt.Errorf("%s: %w", flag, fe.Err)
+}
+
+// connect checks -o, then dials the gateway, so that a bad -o is reported
+// before any connection is made. Close the connection when done. Errors
+// are those of g.printer and g.dial.
+func (g *globals) connect(deps Deps) (output.Printer, *client.Conn, error) {
+	p, err := g.printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := g.dial(deps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, conn, nil
 }
 
 // unaryCtx bounds one unary call by --timeout (none when 0).

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -8,10 +9,11 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type consentGrantOptions struct {
-	file string
+	file signedFileFlag
 }
 
 func newConsentGrantCommand(deps Deps, g *globals) *cobra.Command {
@@ -28,44 +30,29 @@ signature and sequence number. The stored consent is printed.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, deps, g) },
 	}
-	c.Flags().StringVar(&o.file, "file", "", "the signed consent (JSON from consent sign)")
-	_ = c.MarkFlagFilename("file", "json")
+	o.file.register(c, "the signed consent (JSON from consent sign)")
 	return c
 }
 
 func (o *consentGrantOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
 	var in consentResult
-	if err := readSignedFile("--file", o.file, &in); err != nil {
+	var grant ledger.ConsentGrant
+	var notBefore, notAfter time.Time
+	sig, err := o.file.read(&in, func() (err error) {
+		grant, notBefore, notAfter, err = in.Consent.Normalize()
 		return err
-	}
-	grant, notBefore, notAfter, err := in.Consent.Normalize()
-	if err != nil {
-		return fileFieldError("--file", o.file, err)
-	}
-	sig, err := decodeSignature("--file", o.file, in.Signature)
+	})
 	if err != nil {
 		return err
 	}
 	req, err := grantRequest(grant, notBefore, notAfter, sig)
 	if err != nil {
-		return fileFieldError("--file", o.file, err)
+		return o.file.fieldError(err)
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Consents.GrantConsent(ctx, req)
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, viewConsent(resp.GetConsent()))
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		resp, err := c.Consents.GrantConsent(ctx, req)
+		return viewConsent(resp.GetConsent()), err
+	})
 }
 
 // grantRequest converts a normalised grant to the API's request.

@@ -7,6 +7,7 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type consentListOptions struct {
@@ -57,27 +58,11 @@ func (o *consentListOptions) run(cmd *cobra.Command, deps Deps, g *globals) erro
 	default:
 		return usagef("--patient", "give --patient or --grantee")
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	list := consentList{}
-	err = pages(cmd.Context(), g, func(ctx context.Context, token string) (string, error) {
-		req := &gatewayv1.ListConsentsRequest{PageToken: token}
-		filter(req)
-		resp, err := conn.Consents.ListConsents(ctx, req)
-		for _, c := range resp.GetConsents() {
-			list = append(list, viewConsent(c))
-		}
-		return resp.GetNextPageToken(), err
-	})
-	if err != nil {
-		return err
-	}
-	return p.Print(deps.Stdout, list)
+	return printPages(cmd.Context(), deps, g, consentList{}, viewConsent,
+		func(ctx context.Context, c *client.Conn, token string) ([]*gatewayv1.Consent, string, error) {
+			req := &gatewayv1.ListConsentsRequest{PageToken: token}
+			filter(req)
+			resp, err := c.Consents.ListConsents(ctx, req)
+			return resp.GetConsents(), resp.GetNextPageToken(), err
+		})
 }

@@ -1,13 +1,16 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type consentRevokeOptions struct {
-	file string
+	file signedFileFlag
 }
 
 func newConsentRevokeCommand(deps Deps, g *globals) *cobra.Command {
@@ -25,40 +28,21 @@ patient, grantee and status if your organisation may not read it).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, deps, g) },
 	}
-	c.Flags().StringVar(&o.file, "file", "", "the signed revocation (JSON from consent sign-revocation)")
-	_ = c.MarkFlagFilename("file", "json")
+	o.file.register(c, "the signed revocation (JSON from consent sign-revocation)")
 	return c
 }
 
 func (o *consentRevokeOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
 	var in revocationResult
-	if err := readSignedFile("--file", o.file, &in); err != nil {
-		return err
-	}
-	if err := in.Revocation.Validate(); err != nil {
-		return fileFieldError("--file", o.file, err)
-	}
-	sig, err := decodeSignature("--file", o.file, in.Signature)
+	sig, err := o.file.read(&in, func() error { return in.Revocation.Validate() })
 	if err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Consents.RevokeConsent(ctx, &gatewayv1.RevokeConsentRequest{
-		ConsentId: in.Revocation.ConsentID, Patient: in.Revocation.Patient,
-		Sequence: in.Revocation.Sequence, Signature: sig,
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		resp, err := c.Consents.RevokeConsent(ctx, &gatewayv1.RevokeConsentRequest{
+			ConsentId: in.Revocation.ConsentID, Patient: in.Revocation.Patient,
+			Sequence: in.Revocation.Sequence, Signature: sig,
+		})
+		return viewConsent(resp.GetConsent()), err
 	})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, viewConsent(resp.GetConsent()))
 }

@@ -31,6 +31,8 @@ type consentResult struct {
 	Signature string              `json:"signature"`
 }
 
+func (r consentResult) signature() string { return r.Signature }
+
 func (r consentResult) Rows() []output.Row {
 	return []output.Row{
 		{Name: "consent", Value: output.CompactJSON(r.Consent)},

@@ -20,6 +20,8 @@ type revocationResult struct {
 	Signature  string                   `json:"signature"`
 }
 
+func (r revocationResult) signature() string { return r.Signature }
+
 func (r revocationResult) Rows() []output.Row {
 	return []output.Row{
 		{Name: "revocation", Value: output.CompactJSON(r.Revocation)},

@@ -1,10 +1,13 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type directoryGetOptions struct{}
@@ -29,20 +32,8 @@ func (o *directoryGetOptions) run(cmd *cobra.Command, deps Deps, g *globals, msp
 	if err := checkArg("MSP", ledger.CheckMSPID, msp); err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Admin.GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: msp})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, viewDirectory(resp.GetEntry()))
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		resp, err := c.Admin.GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: msp})
+		return viewDirectory(resp.GetEntry()), err
+	})
 }

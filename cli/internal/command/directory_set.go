@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 // maxDirectoryCA is the largest CA certificate PEM a directory entry holds.
@@ -62,22 +64,10 @@ func (o *directorySetOptions) run(cmd *cobra.Command, deps Deps, g *globals) err
 	if err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Admin.SetDirectoryEntry(ctx, &gatewayv1.SetDirectoryEntryRequest{Endpoint: o.endpoint, TlsCaCertPem: caPEM})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, viewDirectory(resp.GetEntry()))
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		resp, err := c.Admin.SetDirectoryEntry(ctx, &gatewayv1.SetDirectoryEntryRequest{Endpoint: o.endpoint, TlsCaCertPem: caPEM})
+		return viewDirectory(resp.GetEntry()), err
+	})
 }
 
 // readOneCA reads a PEM file that must hold exactly one CA certificate,

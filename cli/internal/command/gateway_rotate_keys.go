@@ -1,9 +1,12 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 	"github.com/medprov/medprov/cli/internal/output"
 )
 
@@ -40,20 +43,8 @@ a large store: it has no deadline unless --timeout is given.`,
 }
 
 func (o *gatewayRotateKeysOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.transferCtx(cmd.Context())
-	defer cancel()
-	r, err := conn.Admin.RotateKeys(ctx, &gatewayv1.RotateKeysRequest{})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, rotateKeysResult{PreviousKEKID: r.GetPreviousKekId(), KEKID: r.GetKekId(), Rewrapped: r.GetRewrapped()})
+	return printCall(cmd.Context(), deps, g, g.transferCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		r, err := c.Admin.RotateKeys(ctx, &gatewayv1.RotateKeysRequest{})
+		return rotateKeysResult{PreviousKEKID: r.GetPreviousKekId(), KEKID: r.GetKekId(), Rewrapped: r.GetRewrapped()}, err
+	})
 }

@@ -1,9 +1,12 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 	"github.com/medprov/medprov/cli/internal/output"
 )
 
@@ -54,24 +57,12 @@ Admins of the gateway's organisation only.`,
 }
 
 func (o *gatewayStatusOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	s, err := conn.Admin.Status(ctx, &gatewayv1.StatusRequest{})
-	if err != nil {
-		return rpcError(err)
-	}
-	return p.Print(deps.Stdout, statusView{
-		Version: s.GetVersion(), MSPID: s.GetMspId(), LedgerBackend: s.GetLedgerBackend(), Channel: s.GetChannel(),
-		BlockHeight: s.GetBlockHeight(), RecordsAnchored: s.GetRecordsAnchored(), RecordsPending: s.GetRecordsPending(),
-		KEKID: s.GetKekId(), StartTime: ts(s.GetStartTime()),
+	return printCall(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (any, error) {
+		s, err := c.Admin.Status(ctx, &gatewayv1.StatusRequest{})
+		return statusView{
+			Version: s.GetVersion(), MSPID: s.GetMspId(), LedgerBackend: s.GetLedgerBackend(), Channel: s.GetChannel(),
+			BlockHeight: s.GetBlockHeight(), RecordsAnchored: s.GetRecordsAnchored(), RecordsPending: s.GetRecordsPending(),
+			KEKID: s.GetKekId(), StartTime: ts(s.GetStartTime()),
+		}, err
 	})
 }

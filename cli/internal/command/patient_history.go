@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type patientHistoryOptions struct {
@@ -44,35 +45,11 @@ func (o *patientHistoryOptions) run(cmd *cobra.Command, deps Deps, g *globals) e
 	if err != nil {
 		return err
 	}
-	signer, patient, err := o.key.load()
-	if err != nil {
-		return err
-	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	proof, err := provePatient(cmd.Context(), deps, g, conn, signer, patient)
-	if err != nil {
-		return err
-	}
-	list := eventList{}
-	err = pages(cmd.Context(), g, func(ctx context.Context, token string) (string, error) {
-		resp, err := conn.Patients.ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{
-			Proof: proof, StartTime: from, EndTime: to, PageToken: token,
+	return printPatientPages(cmd.Context(), deps, g, &o.key, eventList{}, viewEvent,
+		func(ctx context.Context, c *client.Conn, proof *gatewayv1.PatientProof, token string) ([]*gatewayv1.AccessEvent, string, error) {
+			resp, err := c.Patients.ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{
+				Proof: proof, StartTime: from, EndTime: to, PageToken: token,
+			})
+			return resp.GetEvents(), resp.GetNextPageToken(), err
 		})
-		for _, e := range resp.GetEvents() {
-			list = append(list, viewEvent(e))
-		}
-		return resp.GetNextPageToken(), err
-	})
-	if err != nil {
-		return err
-	}
-	return p.Print(deps.Stdout, list)
 }

@@ -74,3 +74,30 @@ func provePatient(ctx context.Context, deps Deps, g *globals, conn *client.Conn,
 	}
 	return &gatewayv1.PatientProof{Patient: patient, ChallengeId: ch.GetChallengeId(), Signature: sig}, nil
 }
+
+// printPatientPages is printPages for a listing of the patient's own:
+// it loads the key with key.load, checks -o, dials the gateway, proves
+// the patient with provePatient and reads every page with page, which
+// sends the proof. Errors are those of each step.
+func printPatientPages[Item, V any, L ~[]V](ctx context.Context, deps Deps, g *globals, key *patientKeyFlags, list L, view func(Item) V, page func(ctx context.Context, conn *client.Conn, proof *gatewayv1.PatientProof, token string) ([]Item, string, error)) error {
+	signer, patient, err := key.load()
+	if err != nil {
+		return err
+	}
+	p, conn, err := g.connect(deps)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	proof, err := provePatient(ctx, deps, g, conn, signer, patient)
+	if err != nil {
+		return err
+	}
+	list, err = collect(ctx, g, list, view, func(ctx context.Context, token string) ([]Item, string, error) {
+		return page(ctx, conn, proof, token)
+	})
+	if err != nil {
+		return err
+	}
+	return p.Print(deps.Stdout, list)
+}

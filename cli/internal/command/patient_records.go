@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type patientRecordsOptions struct {
@@ -32,33 +33,9 @@ read.
 }
 
 func (o *patientRecordsOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
-	signer, patient, err := o.key.load()
-	if err != nil {
-		return err
-	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	proof, err := provePatient(cmd.Context(), deps, g, conn, signer, patient)
-	if err != nil {
-		return err
-	}
-	list := evidenceList{}
-	err = pages(cmd.Context(), g, func(ctx context.Context, token string) (string, error) {
-		resp, err := conn.Patients.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof, PageToken: token})
-		for _, r := range resp.GetRecords() {
-			list = append(list, viewEvidence(r))
-		}
-		return resp.GetNextPageToken(), err
-	})
-	if err != nil {
-		return err
-	}
-	return p.Print(deps.Stdout, list)
+	return printPatientPages(cmd.Context(), deps, g, &o.key, evidenceList{}, viewEvidence,
+		func(ctx context.Context, c *client.Conn, proof *gatewayv1.PatientProof, token string) ([]*gatewayv1.RecordEvidence, string, error) {
+			resp, err := c.Patients.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof, PageToken: token})
+			return resp.GetRecords(), resp.GetNextPageToken(), err
+		})
 }

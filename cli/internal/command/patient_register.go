@@ -1,6 +1,7 @@
 package command
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 
@@ -8,6 +9,7 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type patientRegisterOptions struct {
@@ -56,16 +58,11 @@ func (o *patientRegisterOptions) run(cmd *cobra.Command, deps Deps, g *globals) 
 	if err != nil {
 		return err
 	}
-	conn, err := g.dial(deps)
+	resp, err := call(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (*gatewayv1.RegisterPatientResponse, error) {
+		return c.Consents.RegisterPatient(ctx, &gatewayv1.RegisterPatientRequest{PublicKey: der})
+	})
 	if err != nil {
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Consents.RegisterPatient(ctx, &gatewayv1.RegisterPatientRequest{PublicKey: der})
-	if err != nil {
-		return rpcError(err)
 	}
 	v := viewPatient(resp.GetPatient())
 	if err := p.Print(deps.Stdout, v); err != nil {

@@ -1,16 +1,18 @@
 package command
 
 import (
-	"encoding/base64"
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
+	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type patientRotateKeyOptions struct {
-	file string
+	file signedFileFlag
 }
 
 func newPatientRotateKeyCommand(deps Deps, g *globals) *cobra.Command {
@@ -28,24 +30,17 @@ replaces the key; the pseudonym stays. The updated patient is printed.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error { return o.run(cmd, deps, g) },
 	}
-	c.Flags().StringVar(&o.file, "file", "", "the signed rotation (JSON from patient sign-rotation)")
-	_ = c.MarkFlagFilename("file", "json")
+	o.file.register(c, "the signed rotation (JSON from patient sign-rotation)")
 	return c
 }
 
 func (o *patientRotateKeyOptions) run(cmd *cobra.Command, deps Deps, g *globals) error {
 	var in rotationResult
-	if err := readSignedFile("--file", o.file, &in); err != nil {
+	var newKey ledger.PatientKey
+	sig, err := o.file.read(&in, func() (err error) {
+		newKey, err = in.Rotation.Validate()
 		return err
-	}
-	if _, err := in.Rotation.Validate(); err != nil {
-		return fileFieldError("--file", o.file, err)
-	}
-	newKey, err := base64.StdEncoding.DecodeString(in.Rotation.NewPublicKey)
-	if err != nil {
-		return usagef("--file", "%s: rotation.newPublicKey: want standard base64", o.file)
-	}
-	sig, err := decodeSignature("--file", o.file, in.Signature)
+	})
 	if err != nil {
 		return err
 	}
@@ -53,18 +48,13 @@ func (o *patientRotateKeyOptions) run(cmd *cobra.Command, deps Deps, g *globals)
 	if err != nil {
 		return err
 	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Consents.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
-		Patient: in.Rotation.Patient, NewPublicKey: newKey, Sequence: in.Rotation.Sequence, Signature: sig,
+	resp, err := call(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (*gatewayv1.RotatePatientKeyResponse, error) {
+		return c.Consents.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
+			Patient: in.Rotation.Patient, NewPublicKey: newKey.DER, Sequence: in.Rotation.Sequence, Signature: sig,
+		})
 	})
 	if err != nil {
-		return rpcError(err)
+		return err
 	}
 	v := viewPatient(resp.GetPatient())
 	if err := p.Print(deps.Stdout, v); err != nil {

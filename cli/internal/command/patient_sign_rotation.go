@@ -27,6 +27,8 @@ type rotationResult struct {
 	Signature string             `json:"signature"`
 }
 
+func (r rotationResult) signature() string { return r.Signature }
+
 func (r rotationResult) Rows() []output.Row {
 	return []output.Row{
 		{Name: "rotation", Value: output.CompactJSON(r.Rotation)},

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -211,33 +210,25 @@ func (o *recordAddOptions) run(cmd *cobra.Command, deps Deps, g *globals, args [
 // addOne uploads one file and checks the gateway's answer against it.
 func (o *recordAddOptions) addOne(cmd *cobra.Command, deps Deps, g *globals, conn *client.Conn, file string, meta *gatewayv1.RecordMetadata, showProgress bool) (addResult, error) {
 	res := addResult{File: file, RecordID: meta.GetRecordId()}
-	sum, size, err := hashFile(file)
+	lf, err := hashFile(file)
 	if err != nil {
 		return res, err
 	}
-	res.Size, res.ContentSHA256 = size, hex.EncodeToString(sum[:])
-	if size == 0 {
+	res.Size, res.ContentSHA256 = lf.size, hex.EncodeToString(lf.sum[:])
+	if lf.size == 0 {
 		return res, fmt.Errorf("%s: empty; a record needs content", file)
 	}
-	meta.ContentSha256 = sum[:]
-	ctx, cancel := g.transferCtx(cmd.Context())
-	defer cancel()
-	stream, err := conn.Records.AddRecord(ctx)
-	if err != nil {
-		return res, rpcError(err)
-	}
-	prog := newProgress(deps, showProgress, filepath.Base(file), size)
-	resp, err := upload(ctx, stream, cancel,
+	meta.ContentSha256 = lf.sum[:]
+	resp, err := uploadFile(cmd.Context(), deps, g, conn.Records.AddRecord,
 		&gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Metadata{Metadata: meta}},
 		func(b []byte) *gatewayv1.AddRecordRequest {
 			return &gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Chunk{Chunk: b}}
 		},
-		file, sum, prog)
-	prog.finish()
+		lf, showProgress)
 	if err != nil {
 		return res, err
 	}
-	if err := checkAnchored(resp.GetEvidence(), resp.GetReceipt(), meta.GetRecordId(), sum, size, resp.GetSize()); err != nil {
+	if err := checkAnchored(resp.GetEvidence(), resp.GetReceipt(), meta.GetRecordId(), lf, resp.GetSize()); err != nil {
 		return res, err
 	}
 	res.RecordID = resp.GetEvidence().GetRecordId()
@@ -251,11 +242,12 @@ func (o *recordAddOptions) addOne(cmd *cobra.Command, deps Deps, g *globals, con
 // not describe the content sent.
 var errAnchorMismatch = fmt.Errorf("%w: the gateway's evidence does not match the content sent", ErrVerificationFailed)
 
-// checkAnchored checks the gateway's answer to an upload: the evidence and
-// receipt are about the record asked for, the size is that of the file,
-// and the anchored commitment is HMAC-SHA256(salt, SHA-256 of the file).
+// checkAnchored checks the gateway's answer to an upload of sent: the
+// evidence and receipt are about the record asked for, the size is that of
+// the file, and the anchored commitment is HMAC-SHA256(salt, SHA-256 of
+// the file).
 // recordID "" accepts any record ID.
-func checkAnchored(ev *gatewayv1.RecordEvidence, rc *gatewayv1.Receipt, recordID string, sum [sha256.Size]byte, size int64, gotSize uint64) error {
+func checkAnchored(ev *gatewayv1.RecordEvidence, rc *gatewayv1.Receipt, recordID string, sent localFile, gotSize uint64) error {
 	if ev == nil || rc == nil {
 		return fmt.Errorf("%w: evidence and receipt", errNoField)
 	}
@@ -264,12 +256,12 @@ func checkAnchored(ev *gatewayv1.RecordEvidence, rc *gatewayv1.Receipt, recordID
 		return fmt.Errorf("%w: record ID %q, asked for %q", errAnchorMismatch, ev.GetRecordId(), recordID)
 	case rc.GetRecordId() != ev.GetRecordId() || rc.GetVersion() != ev.GetVersion():
 		return fmt.Errorf("%w: the receipt is for another version", errAnchorMismatch)
-	case gotSize != uint64(size):
-		return fmt.Errorf("%w: size %d, sent %d bytes", errAnchorMismatch, gotSize, size)
+	case gotSize != uint64(sent.size):
+		return fmt.Errorf("%w: size %d, sent %d bytes", errAnchorMismatch, gotSize, sent.size)
 	case len(rc.GetSalt()) != ledger.SaltSize:
 		return fmt.Errorf("%w: the receipt's salt is not %d bytes", errAnchorMismatch, ledger.SaltSize)
 	}
-	want := ledger.Commitment(rc.GetSalt(), sum)
+	want := ledger.Commitment(rc.GetSalt(), sent.sum)
 	if ev.GetCommitment() != want || rc.GetCommitment() != want {
 		return fmt.Errorf("%w: commitment", errAnchorMismatch)
 	}

@@ -3,7 +3,6 @@ package command
 import (
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -105,40 +104,32 @@ func (o *recordAmendOptions) run(cmd *cobra.Command, deps Deps, g *globals, reco
 	if err := checkUploadFile(file); err != nil {
 		return err
 	}
-	sum, size, err := hashFile(file)
+	lf, err := hashFile(file)
 	if err != nil {
 		return err
 	}
-	meta.ContentSha256 = sum[:]
+	meta.ContentSha256 = lf.sum[:]
 	conn, err := g.dial(deps)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ctx, cancel := g.transferCtx(cmd.Context())
-	defer cancel()
-	stream, err := conn.Records.AmendRecord(ctx)
-	if err != nil {
-		return rpcError(err)
-	}
-	prog := newProgress(deps, showProgress, filepath.Base(file), size)
-	resp, err := upload(ctx, stream, cancel,
+	resp, err := uploadFile(cmd.Context(), deps, g, conn.Records.AmendRecord,
 		&gatewayv1.AmendRecordRequest{Part: &gatewayv1.AmendRecordRequest_Metadata{Metadata: meta}},
 		func(b []byte) *gatewayv1.AmendRecordRequest {
 			return &gatewayv1.AmendRecordRequest{Part: &gatewayv1.AmendRecordRequest_Chunk{Chunk: b}}
 		},
-		file, sum, prog)
-	prog.finish()
+		lf, showProgress)
 	if err != nil {
 		return err
 	}
-	if err := checkAnchored(resp.GetEvidence(), resp.GetReceipt(), recordID, sum, size, resp.GetSize()); err != nil {
+	if err := checkAnchored(resp.GetEvidence(), resp.GetReceipt(), recordID, lf, resp.GetSize()); err != nil {
 		return err
 	}
 	return p.Print(deps.Stdout, amendResult{
 		File:          file,
-		Size:          size,
-		ContentSHA256: hex.EncodeToString(sum[:]),
+		Size:          lf.size,
+		ContentSHA256: hex.EncodeToString(lf.sum[:]),
 		BlockNumber:   resp.GetReceipt().GetBlockNumber(),
 		Evidence:      viewEvidence(resp.GetEvidence()),
 	})

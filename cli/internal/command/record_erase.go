@@ -1,10 +1,13 @@
 package command
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type recordEraseOptions struct {
@@ -58,16 +61,11 @@ func (o *recordEraseOptions) run(cmd *cobra.Command, deps Deps, g *globals, reco
 			return err
 		}
 	}
-	conn, err := g.dial(deps)
+	resp, err := call(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (*gatewayv1.EraseRecordResponse, error) {
+		return c.Records.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: recordID, Reason: reason})
+	})
 	if err != nil {
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Records.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: recordID, Reason: reason})
-	if err != nil {
-		return rpcError(err)
 	}
 	return p.Print(deps.Stdout, viewEvidence(resp.GetEvidence()))
 }

@@ -101,11 +101,7 @@ func (o *recordGetOptions) run(cmd *cobra.Command, deps Deps, g *globals, record
 	if err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
+	p, conn, err := g.connect(deps)
 	if err != nil {
 		return err
 	}
@@ -124,29 +120,18 @@ func (o *recordGetOptions) run(cmd *cobra.Command, deps Deps, g *globals, record
 // downloadTo downloads a record version into --out (atomically) or to
 // stdout, and returns what it got.
 func downloadTo(ctx context.Context, deps Deps, g *globals, conn *client.Conn, req *gatewayv1.GetRecordRequest, out *outFlags, showProgress bool) (getResult, error) {
-	var w io.Writer = deps.Stdout
-	var af *atomicFile
-	if !out.toStdout() {
-		var err error
-		if af, err = createAtomic("--out", out.out, out.force); err != nil {
-			return getResult{}, err
-		}
-		w = af
-	}
-	res, err := download(ctx, deps, g, conn, req, w, showProgress)
-	if af == nil {
+	var res getResult
+	toFile, err := out.write(deps.Stdout, func(w io.Writer) (err error) {
+		res, err = download(ctx, deps, g, conn, req, w, showProgress)
+		return err
+	})
+	switch {
+	case !toFile:
 		res.File = "-"
-		return res, err
+	case err == nil:
+		res.File = out.out
 	}
-	if err != nil {
-		af.abort()
-		return res, err
-	}
-	if err := af.commit(); err != nil {
-		return res, err
-	}
-	res.File = out.out
-	return res, nil
+	return res, err
 }
 
 // download streams a record version into w and checks it: the header

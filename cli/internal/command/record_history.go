@@ -7,6 +7,7 @@ import (
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 )
 
 type recordHistoryOptions struct{}
@@ -32,25 +33,9 @@ func (o *recordHistoryOptions) run(cmd *cobra.Command, deps Deps, g *globals, re
 	if err := checkArg("RECORD_ID", ledger.CheckID, recordID); err != nil {
 		return err
 	}
-	p, err := g.printer()
-	if err != nil {
-		return err
-	}
-	conn, err := g.dial(deps)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	list := evidenceList{}
-	err = pages(cmd.Context(), g, func(ctx context.Context, token string) (string, error) {
-		resp, err := conn.Records.RecordHistory(ctx, &gatewayv1.RecordHistoryRequest{RecordId: recordID, PageToken: token})
-		for _, v := range resp.GetVersions() {
-			list = append(list, viewEvidence(v))
-		}
-		return resp.GetNextPageToken(), err
-	})
-	if err != nil {
-		return err
-	}
-	return p.Print(deps.Stdout, list)
+	return printPages(cmd.Context(), deps, g, evidenceList{}, viewEvidence,
+		func(ctx context.Context, c *client.Conn, token string) ([]*gatewayv1.RecordEvidence, string, error) {
+			resp, err := c.Records.RecordHistory(ctx, &gatewayv1.RecordHistoryRequest{RecordId: recordID, PageToken: token})
+			return resp.GetVersions(), resp.GetNextPageToken(), err
+		})
 }

@@ -1,10 +1,14 @@
 package command
 
 import (
+	"context"
+	"io"
+
 	"github.com/spf13/cobra"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	"github.com/medprov/medprov/chaincode/ledger"
+	"github.com/medprov/medprov/cli/internal/client"
 	"github.com/medprov/medprov/cli/internal/output"
 )
 
@@ -81,16 +85,11 @@ func (o *recordReceiptOptions) run(cmd *cobra.Command, deps Deps, g *globals, re
 	if err != nil {
 		return err
 	}
-	conn, err := g.dial(deps)
+	resp, err := call(cmd.Context(), deps, g, g.unaryCtx, func(ctx context.Context, c *client.Conn) (*gatewayv1.GetReceiptResponse, error) {
+		return c.Records.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: recordID, Version: o.version})
+	})
 	if err != nil {
 		return err
-	}
-	defer conn.Close()
-	ctx, cancel := g.unaryCtx(cmd.Context())
-	defer cancel()
-	resp, err := conn.Records.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: recordID, Version: o.version})
-	if err != nil {
-		return rpcError(err)
 	}
 	rc, err := toReceipt(resp.GetReceipt())
 	if err != nil {
@@ -103,19 +102,11 @@ func (o *recordReceiptOptions) run(cmd *cobra.Command, deps Deps, g *globals, re
 	if err != nil {
 		return err
 	}
-	if o.out.out == "" || o.out.toStdout() {
-		_, err := deps.Stdout.Write(data)
+	toFile, err := o.out.write(deps.Stdout, func(w io.Writer) error {
+		_, err := w.Write(data)
 		return err
-	}
-	af, err := createAtomic("--out", o.out.out, o.out.force)
-	if err != nil {
-		return err
-	}
-	if _, err := af.Write(data); err != nil {
-		af.abort()
-		return err
-	}
-	if err := af.commit(); err != nil {
+	})
+	if err != nil || !toFile {
 		return err
 	}
 	return p.Print(deps.Stdout, receiptResult{

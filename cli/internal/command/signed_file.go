@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/medprov/medprov/chaincode/ledger"
 )
 
@@ -17,6 +19,45 @@ const maxSignedFile = 64 << 10
 
 // maxSignatureBytes is the largest patient signature the API accepts.
 const maxSignatureBytes = 150
+
+// signedFileFlag is the --file flag of a command that submits a statement
+// the patient signed offline: the JSON a sign command writes with -o json.
+type signedFileFlag struct {
+	path string
+}
+
+func (f *signedFileFlag) register(c *cobra.Command, usage string) {
+	c.Flags().StringVar(&f.path, "file", "", usage)
+	_ = c.MarkFlagFilename("file", "json")
+}
+
+// signedStatement is what a sign command writes with -o json: a statement
+// and the patient's signature of it in standard base64.
+type signedStatement interface {
+	signature() string
+}
+
+// read reads the file into in (see readSignedFile), checks the statement
+// with check, then decodes its signature (see decodeSignature), in that
+// order. check runs once in is filled, so it must be a closure that reads
+// in, not a method value such as in.Revocation.Validate, which would copy
+// the statement before it is read. An error from check goes through
+// fieldError (a ledger INVALID_ARGUMENT becomes a usage error); every
+// error names --file and the file.
+func (f *signedFileFlag) read(in signedStatement, check func() error) ([]byte, error) {
+	if err := readSignedFile("--file", f.path, in); err != nil {
+		return nil, err
+	}
+	if err := check(); err != nil {
+		return nil, f.fieldError(err)
+	}
+	return decodeSignature("--file", f.path, in.signature())
+}
+
+// fieldError is fileFieldError for --file.
+func (f *signedFileFlag) fieldError(err error) error {
+	return fileFieldError("--file", f.path, err)
+}
 
 // readSignedFile reads a signed statement that consent sign,
 // sign-revocation or patient sign-rotation wrote with -o json: one JSON

@@ -36,6 +36,26 @@ func (f *outFlags) register(c *cobra.Command, what string) {
 // toStdout says whether --out names stdout.
 func (f *outFlags) toStdout() bool { return f.out == "-" }
 
+// write calls fill with where --out sends the content: stdout when --out is
+// empty or "-", else an atomicFile on --out that is committed when fill
+// succeeds and dropped when it fails, so that --out is never left partial.
+// toFile reports whether --out names a file. Errors are fill's and those of
+// createAtomic and commit.
+func (f *outFlags) write(stdout io.Writer, fill func(io.Writer) error) (toFile bool, err error) {
+	if f.out == "" || f.toStdout() {
+		return false, fill(stdout)
+	}
+	af, err := createAtomic("--out", f.out, f.force)
+	if err != nil {
+		return true, err
+	}
+	if err := fill(af); err != nil {
+		af.abort()
+		return true, err
+	}
+	return true, af.commit()
+}
+
 // atomicFile is a file written through a temporary file in the target's
 // folder, synced and renamed into place by commit, so that the target
 // either does not change or holds the whole content.
@@ -107,21 +127,31 @@ func (a *atomicFile) commit() error {
 	return nil
 }
 
-// hashFile reads a file through SHA-256 and returns the sum and size.
-func hashFile(path string) ([sha256.Size]byte, int64, error) {
-	var sum [sha256.Size]byte
+// localFile is a file to upload, with the SHA-256 and size it had when it
+// was hashed.
+type localFile struct {
+	path string
+	sum  [sha256.Size]byte
+	size int64
+}
+
+// hashFile reads a file through SHA-256 and returns it with its sum and
+// size.
+func hashFile(path string) (localFile, error) {
+	lf := localFile{path: path}
 	f, err := os.Open(path)
 	if err != nil {
-		return sum, 0, err
+		return lf, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return sum, 0, fmt.Errorf("reading %s: %w", path, err)
+		return lf, fmt.Errorf("reading %s: %w", path, err)
 	}
-	copy(sum[:], h.Sum(nil))
-	return sum, n, nil
+	copy(lf.sum[:], h.Sum(nil))
+	lf.size = n
+	return lf, nil
 }
 
 // checkUploadFile checks that path is a regular, non-empty file.
@@ -137,6 +167,22 @@ func checkUploadFile(path string) error {
 		return fmt.Errorf("%s: empty; a record needs content", path)
 	}
 	return nil
+}
+
+// uploadFile opens a client stream with open, with no deadline unless
+// --timeout was given, and sends first and then the content of f through
+// it with upload, drawing a progress bar on stderr when showProgress.
+// Gateway errors come back as *RPCError; see upload for the others.
+func uploadFile[Req, Resp any](ctx context.Context, deps Deps, g *globals, open func(context.Context, ...grpc.CallOption) (grpc.ClientStreamingClient[Req, Resp], error), first *Req, chunk func([]byte) *Req, f localFile, showProgress bool) (*Resp, error) {
+	ctx, cancel := g.transferCtx(ctx)
+	defer cancel()
+	stream, err := open(ctx)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	prog := newProgress(deps, showProgress, filepath.Base(f.path), f.size)
+	defer prog.finish()
+	return upload(ctx, stream, cancel, first, chunk, f.path, f.sum, prog)
 }
 
 // upload sends first, then the content of path in chunkSize chunks, and
