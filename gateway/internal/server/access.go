@@ -23,7 +23,7 @@ import (
 	"github.com/medprov/medprov/gateway/internal/ledger"
 	"github.com/medprov/medprov/gateway/internal/server/convert"
 	"github.com/medprov/medprov/gateway/internal/store"
-	"github.com/medprov/medprov/internal/receipt"
+	"github.com/medprov/medprov/gateway/internal/wallet"
 )
 
 // Names of the chaincode events of access decisions
@@ -68,17 +68,9 @@ func (a *accessService) RequestAccess(ctx context.Context, req *gatewayv1.Reques
 	if err != nil {
 		return nil, err
 	}
-	arg, err := json.Marshal(ar)
+	c, ev, err := a.submitAccess(ctx, id, "request access to record "+ar.RecordID, domain.TxRequestAccess, ar)
 	if err != nil {
-		return nil, fmt.Errorf("request access: encode request: %w", err)
-	}
-	c, err := a.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxRequestAccess, string(arg))
-	if err != nil {
-		return nil, fmt.Errorf("request access to record %s: %w", ar.RecordID, err)
-	}
-	ev, err := committedAccessEvent(c)
-	if err != nil {
-		return nil, fmt.Errorf("request access to record %s: %w", ar.RecordID, err)
+		return nil, err
 	}
 	return &gatewayv1.RequestAccessResponse{Event: convert.AccessEvent(ev), BlockNumber: c.Block}, nil
 }
@@ -93,33 +85,41 @@ func (a *accessService) LogAccess(ctx context.Context, req *gatewayv1.LogAccessR
 		return nil, err
 	}
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return nil, accessInvalid(err)
+		return nil, argStatus(err)
 	}
-	if req.GetVersion() > maxRecordVersion {
-		return nil, status.Errorf(codes.InvalidArgument, "version: want a version number from 1 to %d, or 0 for the latest", maxRecordVersion)
+	version, err := optionalVersion("version", req.GetVersion())
+	if err != nil {
+		return nil, err
 	}
 	purpose, err := convert.PurposeOfUseFromProto("purpose", req.GetPurpose())
 	if err != nil {
 		return nil, err
 	}
 	care := req.GetCareRelationship()
-	lr := domain.LogAccessRequest{RecordID: req.GetRecordId(), Version: int(req.GetVersion()), Purpose: purpose, CareRelationship: &care}
+	lr := domain.LogAccessRequest{RecordID: req.GetRecordId(), Version: version, Purpose: purpose, CareRelationship: &care}
 	if err := lr.Validate(); err != nil {
-		return nil, accessInvalid(err)
+		return nil, argStatus(err)
 	}
-	arg, err := json.Marshal(lr)
+	_, ev, err := a.submitAccess(ctx, id, "log access to record "+lr.RecordID, domain.TxLogAccess, lr)
 	if err != nil {
-		return nil, fmt.Errorf("log access: encode request: %w", err)
+		return nil, err
 	}
-	c, err := a.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxLogAccess, string(arg))
+	return &gatewayv1.LogAccessResponse{Event: convert.AccessEvent(ev)}, nil
+}
+
+// submitAccess submits tx (RequestAccess or LogAccess) with req as the
+// caller and decodes the committed access event; what names the call in
+// errors.
+func (a *accessService) submitAccess(ctx context.Context, id *wallet.Identity, what, tx string, req any) (*ledger.Committed, domain.AccessEvent, error) {
+	c, err := a.s.submitJSON(ctx, id.Ledger(), what, tx, req)
 	if err != nil {
-		return nil, fmt.Errorf("log access to record %s: %w", lr.RecordID, err)
+		return nil, domain.AccessEvent{}, err
 	}
 	ev, err := committedAccessEvent(c)
 	if err != nil {
-		return nil, fmt.Errorf("log access to record %s: %w", lr.RecordID, err)
+		return nil, domain.AccessEvent{}, fmt.Errorf("%s: %w", what, err)
 	}
-	return &gatewayv1.LogAccessResponse{Event: convert.AccessEvent(ev)}, nil
+	return c, ev, nil
 }
 
 // FetchRecord completes a granted access: it reads the access event from
@@ -158,12 +158,12 @@ func (a *accessService) FetchRecord(ctx context.Context, req *gatewayv1.FetchRec
 	}
 	txID := req.GetAccessTxId()
 	if err := domain.CheckTxID("access_tx_id", txID); err != nil {
-		return nil, accessInvalid(err)
+		return nil, argStatus(err)
 	}
 	copyID := req.GetCopyRecordId()
 	if copyID != "" {
 		if err := domain.CheckID("copy_record_id", copyID); err != nil {
-			return nil, accessInvalid(err)
+			return nil, argStatus(err)
 		}
 	}
 	// AnchorRecord is for clinicians and records officers: refuse the
@@ -220,27 +220,14 @@ func (a *accessService) FetchRecord(ctx context.Context, req *gatewayv1.FetchRec
 	}
 	a.s.d.Metrics.bytes.WithLabelValues("in").Add(float64(hdr.GetSize()))
 
-	out, err := a.s.d.Ledger.Evaluate(ctx, id.Ledger(), domain.TxGetRecordVersion, anchored.RecordID, strconv.Itoa(anchored.Version))
+	cp, rc, err := a.s.anchoredEvidence(ctx, id, anchored)
 	if err != nil {
-		return nil, fmt.Errorf("the copy %s is stored and anchored, but reading its evidence back failed: %w", anchored.RecordID, err)
-	}
-	rec, err := accessDecodeRecord(out)
-	if err != nil {
-		return nil, fmt.Errorf("the copy %s is stored and anchored, but reading its evidence back failed: %w", anchored.RecordID, err)
+		return nil, err
 	}
 	a.s.log(ctx).Info("copy stored", slog.String("custodian", ev.Custodian), slog.String("access_tx_id", txID),
-		slog.String("record_id", ev.RecordID), slog.Int("version", ev.Version), slog.String("copy_record_id", rec.RecordID),
+		slog.String("record_id", ev.RecordID), slog.Int("version", ev.Version), slog.String("copy_record_id", anchored.RecordID),
 		slog.String("tx_id", anchored.TxID), slog.Uint64("size", hdr.GetSize()))
-	return &gatewayv1.FetchRecordResponse{
-		Source: src.evidence,
-		Copy:   convert.RecordEvidence(rec),
-		Receipt: convert.Receipt(receipt.Receipt{
-			RecordID: anchored.RecordID, Version: anchored.Version, Custodian: rec.Custodian,
-			Salt: anchored.Salt, Commitment: anchored.Commitment, TxID: anchored.TxID,
-			BlockNumber: anchored.Block, AnchoredAt: rec.AnchoredAt,
-		}),
-		Size: hdr.GetSize(),
-	}, nil
+	return &gatewayv1.FetchRecordResponse{Source: src.evidence, Copy: cp, Receipt: rc, Size: hdr.GetSize()}, nil
 }
 
 // accessTicket is what the ledger shows every member about an access
@@ -472,7 +459,7 @@ func custodianError(msp string, err error) error {
 // INVALID_ARGUMENT naming the proto field.
 func accessRequestFromProto(req *gatewayv1.RequestAccessRequest) (domain.AccessRequest, error) {
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return domain.AccessRequest{}, accessInvalid(err)
+		return domain.AccessRequest{}, argStatus(err)
 	}
 	purpose, err := convert.PurposeOfUseFromProto("purpose", req.GetPurpose())
 	if err != nil {
@@ -491,25 +478,14 @@ func accessRequestFromProto(req *gatewayv1.RequestAccessRequest) (domain.AccessR
 			return domain.AccessRequest{}, status.Error(codes.InvalidArgument, "justification_hash: want it only with a justification_code")
 		}
 		if err := domain.CheckHash32("justification_hash", hash); err != nil {
-			return domain.AccessRequest{}, accessInvalid(err)
+			return domain.AccessRequest{}, argStatus(err)
 		}
 	}
 	ar := domain.AccessRequest{RecordID: req.GetRecordId(), Purpose: purpose, JustificationCode: code, JustificationHash: hash}
 	if err := ar.Validate(); err != nil {
-		return domain.AccessRequest{}, accessInvalid(err)
+		return domain.AccessRequest{}, argStatus(err)
 	}
 	return ar, nil
-}
-
-// accessInvalid turns a domain validation error ("field: want ...") into
-// an INVALID_ARGUMENT status with the same message; the domain's messages
-// never echo the value.
-func accessInvalid(err error) error {
-	var de *domain.Error
-	if errors.As(err, &de) && de.Code == domain.CodeInvalidArgument {
-		return status.Error(codes.InvalidArgument, de.Message)
-	}
-	return err
 }
 
 // committedAccessEvent decodes the access event a committed RequestAccess
@@ -526,16 +502,4 @@ func committedAccessEvent(c *ledger.Committed) (domain.AccessEvent, error) {
 		return domain.AccessEvent{}, fmt.Errorf("transaction %s returned a document that is not its access event", c.TxID)
 	}
 	return ev, nil
-}
-
-// accessDecodeRecord decodes a Record the chaincode returned.
-func accessDecodeRecord(out []byte) (domain.Record, error) {
-	var r domain.Record
-	if err := json.Unmarshal(out, &r); err != nil {
-		return domain.Record{}, fmt.Errorf("decode record evidence: %w", err)
-	}
-	if r.Kind != domain.KindRecord {
-		return domain.Record{}, fmt.Errorf("the ledger returned a document of kind %q, want %q", r.Kind, domain.KindRecord)
-	}
-	return r, nil
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -46,16 +45,15 @@ func requireAdmin(ctx context.Context) (*wallet.Identity, error) {
 	return id, nil
 }
 
-// Status implements AdminService.Status. records_anchored counts nothing
-// yet (0): the store can list its pending entries (Pending) but has no way
-// to count anchored ones.
+// Status implements AdminService.Status. The record counts come from one
+// read of the store's index (Store.Counts).
 func (a *adminService) Status(ctx context.Context, _ *gatewayv1.StatusRequest) (*gatewayv1.StatusResponse, error) {
 	if _, err := requireAdmin(ctx); err != nil {
 		return nil, err
 	}
-	pending, err := a.s.d.Store.Pending(ctx)
+	counts, err := a.s.d.Store.Counts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("status: list pending versions: %w", err)
+		return nil, fmt.Errorf("status: count record versions: %w", err)
 	}
 	height, err := a.s.d.Height(ctx)
 	if err != nil {
@@ -66,14 +64,15 @@ func (a *adminService) Status(ctx context.Context, _ *gatewayv1.StatusRequest) (
 		return nil, fmt.Errorf("status: active key-encryption key: %w", err)
 	}
 	return &gatewayv1.StatusResponse{
-		Version:        a.s.d.Version,
-		MspId:          a.s.d.MSPID,
-		LedgerBackend:  a.s.d.Backend,
-		Channel:        a.s.d.Channel,
-		BlockHeight:    height,
-		RecordsPending: uint64(len(pending)),
-		KekId:          kek,
-		StartTime:      timestamppb.New(a.s.start),
+		Version:         a.s.d.Version,
+		MspId:           a.s.d.MSPID,
+		LedgerBackend:   a.s.d.Backend,
+		Channel:         a.s.d.Channel,
+		BlockHeight:     height,
+		RecordsAnchored: uint64(counts.Anchored),
+		RecordsPending:  uint64(counts.Pending),
+		KekId:           kek,
+		StartTime:       timestamppb.New(a.s.start),
 	}, nil
 }
 
@@ -111,15 +110,11 @@ func (a *adminService) SetDirectoryEntry(ctx context.Context, req *gatewayv1.Set
 	}
 	er := domain.EndpointRequest{Endpoint: req.GetEndpoint(), TLSCACertPEM: req.GetTlsCaCertPem()}
 	if err := er.Validate(); err != nil {
-		return nil, endpointFieldError(err)
+		return nil, renameArg(err, endpointArgField)
 	}
-	arg, err := json.Marshal(er)
+	committed, err := a.s.submitJSON(ctx, id.Ledger(), "set directory entry", domain.TxSetOrgEndpoint, er)
 	if err != nil {
-		return nil, fmt.Errorf("encode endpoint request: %w", err)
-	}
-	committed, err := a.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxSetOrgEndpoint, string(arg))
-	if err != nil {
-		return nil, fmt.Errorf("set directory entry: %w", err)
+		return nil, err
 	}
 	var entry domain.OrgEndpoint
 	if len(committed.Payload) == 0 {
@@ -140,7 +135,7 @@ func (a *adminService) GetDirectoryEntry(ctx context.Context, req *gatewayv1.Get
 		return nil, err
 	}
 	if err := domain.CheckMSPID("msp_id", req.GetMspId()); err != nil {
-		return nil, domainInvalid(err)
+		return nil, argStatus(err)
 	}
 	entry, err := readOrgEndpoint(ctx, a, id, req.GetMspId())
 	if err != nil {
@@ -162,16 +157,9 @@ func readOrgEndpoint(ctx context.Context, a *adminService, id *wallet.Identity, 
 	return entry, nil
 }
 
-// endpointFieldError renames the fields of domain.EndpointRequest.Validate
-// ("request.endpoint", "request.tlsCaCertPem") to the request's
+// endpointArgField names the fields of domain.EndpointRequest.Validate
+// ("request.endpoint", "request.tlsCaCertPem") as the request's
 // ("endpoint", "tls_ca_cert_pem").
-func endpointFieldError(err error) error {
-	var de *domain.Error
-	if !errors.As(err, &de) || de.Code != domain.CodeInvalidArgument {
-		return err
-	}
-	msg := de.Message
-	msg = strings.Replace(msg, "request.tlsCaCertPem", "tls_ca_cert_pem", 1)
-	msg = strings.Replace(msg, "request.endpoint", "endpoint", 1)
-	return status.Error(codes.InvalidArgument, msg)
+func endpointArgField(name string) string {
+	return snakeCase(strings.TrimPrefix(name, "request."))
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
@@ -19,59 +20,57 @@ import (
 
 func TestAdminStatus(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	admin := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalB, "admin"))
+	admin := f.admin(t, devnet.HospitalB, "admin")
 
 	st, err := admin.Status(ctx, &gatewayv1.StatusRequest{})
 	if err != nil {
 		t.Fatalf("Status: %v", err)
 	}
 	if st.GetMspId() != devnet.HospitalB || st.GetLedgerBackend() != "embedded" || st.GetKekId() == "" ||
-		st.GetStartTime() == nil || st.GetRecordsPending() != 0 {
+		st.GetStartTime() == nil || st.GetRecordsPending() != 0 || st.GetRecordsAnchored() != 0 || st.GetBlockHeight() == 0 {
 		t.Errorf("Status = %v", st)
 	}
 
 	for _, user := range []string{"clinician", "officer", "auditor", "researcher"} {
 		t.Run("a "+user+" may not read the status", func(t *testing.T) {
-			_, err := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalB, user)).Status(ctx, &gatewayv1.StatusRequest{})
-			recCode(t, err, codes.PermissionDenied, "admin")
+			_, err := f.admin(t, devnet.HospitalB, user).Status(ctx, &gatewayv1.StatusRequest{})
+			wantCode(t, err, codes.PermissionDenied, "admin")
 		})
 	}
 	t.Run("a caller outside the wallet may not read the status", func(t *testing.T) {
-		conn, err := c.Stranger(ctx, devnet.HospitalB)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		_, err = gatewayv1.NewAdminServiceClient(conn).Status(ctx, &gatewayv1.StatusRequest{})
-		recCode(t, err, codes.PermissionDenied, "")
+		_, err := f.admin(t, devnet.HospitalB, "").Status(ctx, &gatewayv1.StatusRequest{})
+		wantCode(t, err, codes.PermissionDenied, "")
 	})
 }
 
 func TestRotateKeysKeepsRecordsReadable(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	clinician := recRecords(t, c, devnet.HospitalA, "clinician")
-	admin := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalA, "admin"))
-	docs := map[string][]byte{"rotate-1": recDocument(30, 200_000), "rotate-2": recDocument(31, 5)}
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	clinician := f.records(t, devnet.HospitalA, "clinician")
+	admin := f.admin(t, devnet.HospitalA, "admin")
+	docs := map[string][]byte{"rotate-1": document(30, 200_000), "rotate-2": document(31, 5)}
 	for id, doc := range docs {
-		recAdd(t, clinician, recMetadata(id, patient), doc)
+		addRecord(t, clinician, recordMetadata(id, patient), doc)
 	}
-	if _, err := recAmend(ctx, clinician, &gatewayv1.AmendmentMetadata{RecordId: "rotate-2", Reason: gatewayv1.AmendmentReason_AMENDMENT_REASON_ADDENDUM}, recDocument(32, 50)); err != nil {
+	if _, err := recAmend(ctx, clinician, &gatewayv1.AmendmentMetadata{RecordId: "rotate-2", Reason: gatewayv1.AmendmentReason_AMENDMENT_REASON_ADDENDUM}, document(32, 50)); err != nil {
 		t.Fatalf("AmendRecord: %v", err)
 	}
 	before, err := admin.Status(ctx, &gatewayv1.StatusRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if before.GetRecordsAnchored() != 3 || before.GetRecordsPending() != 0 {
+		t.Errorf("Status counts %d anchored, %d pending; want 3 (two records, one amended) and 0", before.GetRecordsAnchored(), before.GetRecordsPending())
+	}
 
 	t.Run("only an admin may rotate keys, and a refusal changes nothing", func(t *testing.T) {
 		for _, user := range []string{"officer", "clinician", "auditor"} {
-			_, err := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalA, user)).RotateKeys(ctx, &gatewayv1.RotateKeysRequest{})
-			recCode(t, err, codes.PermissionDenied, "admin")
+			_, err := f.admin(t, devnet.HospitalA, user).RotateKeys(ctx, &gatewayv1.RotateKeysRequest{})
+			wantCode(t, err, codes.PermissionDenied, "admin")
 		}
 		st, err := admin.Status(ctx, &gatewayv1.StatusRequest{})
 		if err != nil || st.GetKekId() != before.GetKekId() {
@@ -94,7 +93,7 @@ func TestRotateKeysKeepsRecordsReadable(t *testing.T) {
 		t.Fatalf("Status after rotation names KEK %s, want %s (%v)", after.GetKekId(), rotated.GetKekId(), err)
 	}
 	for id, doc := range docs {
-		if _, got, _, err := recGet(ctx, clinician, recTreat(id, 1)); err != nil || !bytes.Equal(got, doc) {
+		if _, got, _, err := getRecord(ctx, clinician, readRequest(id, 1)); err != nil || !bytes.Equal(got, doc) {
 			t.Fatalf("GetRecord %s after rotation: %v, content equal %v", id, err, bytes.Equal(got, doc))
 		}
 	}
@@ -128,7 +127,7 @@ func TestRotateKeysKeepsRecordsReadable(t *testing.T) {
 			t.Fatalf("RotateKeys after concurrent rotations = %v, %v", again, err)
 		}
 		for id, doc := range docs {
-			if _, got, _, err := recGet(ctx, clinician, recTreat(id, 1)); err != nil || !bytes.Equal(got, doc) {
+			if _, got, _, err := getRecord(ctx, clinician, readRequest(id, 1)); err != nil || !bytes.Equal(got, doc) {
 				t.Fatalf("GetRecord %s after rotations: %v", id, err)
 			}
 		}
@@ -137,9 +136,9 @@ func TestRotateKeysKeepsRecordsReadable(t *testing.T) {
 
 func TestDirectoryEntry(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	org := c.Org(devnet.HospitalA)
+	org := f.c.Org(devnet.HospitalA)
 	caPEM, err := os.ReadFile(org.TLSCAFile)
 	if err != nil {
 		t.Fatal(err)
@@ -152,8 +151,8 @@ func TestDirectoryEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalA, "admin"))
-	reader := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalA, "researcher"))
+	admin := f.admin(t, devnet.HospitalA, "admin")
+	reader := f.admin(t, devnet.HospitalA, "researcher")
 
 	original, err := reader.GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: devnet.HospitalA})
 	if err != nil {
@@ -190,12 +189,9 @@ func TestDirectoryEntry(t *testing.T) {
 	}
 	for name, tc := range refused {
 		t.Run(name, func(t *testing.T) {
-			user := tc.user
-			if user == "" {
-				user = "admin"
-			}
-			_, err := gatewayv1.NewAdminServiceClient(recConn(t, c, devnet.HospitalA, user)).SetDirectoryEntry(ctx, tc.req)
-			recCode(t, err, tc.code, tc.want)
+			user := cmp.Or(tc.user, "admin")
+			_, err := f.admin(t, devnet.HospitalA, user).SetDirectoryEntry(ctx, tc.req)
+			wantCode(t, err, tc.code, tc.want)
 			now, err := reader.GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: devnet.HospitalA})
 			if err != nil || !proto.Equal(now.GetEntry(), original.GetEntry()) {
 				t.Fatalf("a refused SetDirectoryEntry changed the entry: %v, %v", now, err)
@@ -213,7 +209,7 @@ func TestDirectoryEntry(t *testing.T) {
 			t.Errorf("SetDirectoryEntry = %v", e)
 		}
 		for _, msp := range []string{devnet.HospitalA, devnet.HospitalB} {
-			got, err := gatewayv1.NewAdminServiceClient(recConn(t, c, msp, "auditor")).GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: devnet.HospitalA})
+			got, err := f.admin(t, msp, "auditor").GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: devnet.HospitalA})
 			if err != nil || !proto.Equal(got.GetEntry(), e) {
 				t.Errorf("GetDirectoryEntry at %s = %v, %v; want %v", msp, got, err, e)
 			}
@@ -236,7 +232,7 @@ func TestDirectoryEntry(t *testing.T) {
 	for name, tc := range lookups {
 		t.Run(name, func(t *testing.T) {
 			_, err := reader.GetDirectoryEntry(ctx, &gatewayv1.GetDirectoryEntryRequest{MspId: tc.msp})
-			recCode(t, err, tc.code, tc.want)
+			wantCode(t, err, tc.code, tc.want)
 		})
 	}
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -40,10 +38,7 @@ func (a *auditService) AccessTrail(ctx context.Context, req *gatewayv1.AccessTra
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPageSize("page_size", req.GetPageSize()); err != nil {
-		return nil, err
-	}
-	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
 		return nil, err
 	}
 	q.PageSize, q.Bookmark = int(req.GetPageSize()), req.GetPageToken()
@@ -51,11 +46,7 @@ func (a *auditService) AccessTrail(ctx context.Context, req *gatewayv1.AccessTra
 	if err != nil {
 		return nil, err
 	}
-	out := &gatewayv1.AccessTrailResponse{NextPageToken: page.Bookmark}
-	for _, ev := range page.Items {
-		out.Events = append(out.Events, convert.AccessEvent(ev))
-	}
-	return out, nil
+	return &gatewayv1.AccessTrailResponse{Events: protoList(page.Items, convert.AccessEvent), NextPageToken: page.Bookmark}, nil
 }
 
 // Alerts returns one page of the access events that carry an alert.
@@ -70,29 +61,15 @@ func (a *auditService) Alerts(ctx context.Context, req *gatewayv1.AlertsRequest)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPageSize("page_size", req.GetPageSize()); err != nil {
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
 		return nil, err
 	}
-	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
+	q := domain.AlertQuery{From: w.from, To: w.to, PageSize: int(req.GetPageSize()), Bookmark: req.GetPageToken()}
+	page, err := evaluateQuery[domain.AccessEvent](ctx, a.s.d.Ledger, id.Ledger(), "alerts", windowArgField("start_time", "end_time"), domain.TxAlerts, q)
+	if err != nil {
 		return nil, err
 	}
-	q, err := json.Marshal(domain.AlertQuery{From: w.from, To: w.to, PageSize: int(req.GetPageSize()), Bookmark: req.GetPageToken()})
-	if err != nil {
-		return nil, fmt.Errorf("encode alert query: %w", err)
-	}
-	payload, err := a.s.d.Ledger.Evaluate(ctx, id.Ledger(), domain.TxAlerts, string(q))
-	if err != nil {
-		return nil, ledgerError("alerts", err, windowArgField("start_time", "end_time"))
-	}
-	page, err := decodeLedger[domain.Page[domain.AccessEvent]](payload)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: %w", err)
-	}
-	out := &gatewayv1.AlertsResponse{NextPageToken: page.Bookmark}
-	for _, ev := range page.Items {
-		out.Events = append(out.Events, convert.AccessEvent(ev))
-	}
-	return out, nil
+	return &gatewayv1.AlertsResponse{Events: protoList(page.Items, convert.AccessEvent), NextPageToken: page.Bookmark}, nil
 }
 
 // trailQuery checks a TrailFilter and returns it as the chaincode's
@@ -137,19 +114,7 @@ func (s *Server) trailQuery(f *gatewayv1.TrailFilter) (domain.AuditQuery, trailW
 // accessHistory evaluates one page of AccessHistory as identity id, with
 // the chaincode's argument errors renamed to the request's fields.
 func (s *Server) accessHistory(ctx context.Context, id ledger.Identity, q domain.AuditQuery) (domain.Page[domain.AccessEvent], error) {
-	arg, err := json.Marshal(q)
-	if err != nil {
-		return domain.Page[domain.AccessEvent]{}, fmt.Errorf("encode audit query: %w", err)
-	}
-	payload, err := s.d.Ledger.Evaluate(ctx, id, domain.TxAccessHistory, string(arg))
-	if err != nil {
-		return domain.Page[domain.AccessEvent]{}, ledgerError("access history", err, trailArgField)
-	}
-	page, err := decodeLedger[domain.Page[domain.AccessEvent]](payload)
-	if err != nil {
-		return page, fmt.Errorf("access history: %w", err)
-	}
-	return page, nil
+	return evaluateQuery[domain.AccessEvent](ctx, s.d.Ledger, id, "access history", trailArgField, domain.TxAccessHistory, q)
 }
 
 // trailArgField names the fields of the chaincode's AuditQuery as those of

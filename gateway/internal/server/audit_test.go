@@ -32,7 +32,7 @@ import (
 //	outside   HospitalA clinician logs a read of rec-au-1 outside a care relationship
 //	foreign   HospitalA clinician asks for rec-au-b (HospitalB, patient p): NO_CONSENT
 type cpaAuditScene struct {
-	f                                            *cpaFixture
+	f                                            *fixture
 	p, q                                         *devnet.Patient
 	granted, denied, emergency, outside, foreign string // transaction IDs
 	start                                        time.Time
@@ -40,7 +40,7 @@ type cpaAuditScene struct {
 
 func newCPAAuditScene(t *testing.T) *cpaAuditScene {
 	t.Helper()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	s := &cpaAuditScene{f: f, start: time.Now().UTC().Truncate(time.Second)}
 	s.p = f.register(t, devnet.HospitalA)
@@ -48,28 +48,14 @@ func newCPAAuditScene(t *testing.T) *cpaAuditScene {
 	f.addRecord(t, devnet.HospitalA, "clinician", "rec-au-1", s.p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
 	f.addRecord(t, devnet.HospitalA, "clinician", "rec-au-2", s.q.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
 	f.addRecord(t, devnet.HospitalB, "clinician", "rec-au-b", s.p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
-	g := cpaGrant(s.p, "c-au-1", devnet.HospitalB, 1)
-	if _, err := f.consents(t, devnet.HospitalA, "clinician").GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: cpaSignGrant(t, s.p, g)}); err != nil {
-		t.Fatalf("GrantConsent: %v", err)
-	}
-	request := func(msp, user string, req *gatewayv1.RequestAccessRequest, want gatewayv1.Decision) string {
-		t.Helper()
-		resp, err := f.access(t, msp, user).RequestAccess(ctx, req)
-		if err != nil {
-			t.Fatalf("RequestAccess %s as %s %s: %v", req.GetRecordId(), msp, user, err)
-		}
-		if resp.GetEvent().GetDecision() != want {
-			t.Fatalf("RequestAccess %s as %s %s: %v; want %v", req.GetRecordId(), msp, user, resp.GetEvent(), want)
-		}
-		return resp.GetEvent().GetTxId()
-	}
-	s.granted = request(devnet.HospitalB, "clinician", &gatewayv1.RequestAccessRequest{RecordId: "rec-au-1", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT}, gatewayv1.Decision_DECISION_GRANTED)
-	s.denied = request(devnet.HospitalB, "researcher", &gatewayv1.RequestAccessRequest{RecordId: "rec-au-1", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT}, gatewayv1.Decision_DECISION_DENIED)
+	f.grant(t, devnet.HospitalA, s.p, newGrant(s.p, "c-au-1", devnet.HospitalB, 1))
+	s.granted = f.request(t, devnet.HospitalB, "clinician", treat("rec-au-1"), gatewayv1.Decision_DECISION_GRANTED).GetTxId()
+	s.denied = f.request(t, devnet.HospitalB, "researcher", treat("rec-au-1"), gatewayv1.Decision_DECISION_DENIED).GetTxId()
 	hash := sha256.Sum256([]byte("synthetic justification"))
-	s.emergency = request(devnet.HealthAuthority, "clinician", &gatewayv1.RequestAccessRequest{
+	s.emergency = f.request(t, devnet.HealthAuthority, "clinician", &gatewayv1.RequestAccessRequest{
 		RecordId: "rec-au-2", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_ETREAT,
 		JustificationCode: gatewayv1.JustificationCode_JUSTIFICATION_CODE_LIFE_THREATENING, JustificationHash: hex.EncodeToString(hash[:]),
-	}, gatewayv1.Decision_DECISION_EMERGENCY)
+	}, gatewayv1.Decision_DECISION_EMERGENCY).GetTxId()
 	logged, err := f.access(t, devnet.HospitalA, "clinician").LogAccess(ctx, &gatewayv1.LogAccessRequest{
 		RecordId: "rec-au-1", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_CAREMGT, CareRelationship: false,
 	})
@@ -77,26 +63,8 @@ func newCPAAuditScene(t *testing.T) *cpaAuditScene {
 		t.Fatalf("LogAccess: %v", err)
 	}
 	s.outside = logged.GetEvent().GetTxId()
-	s.foreign = request(devnet.HospitalA, "clinician", &gatewayv1.RequestAccessRequest{RecordId: "rec-au-b", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT}, gatewayv1.Decision_DECISION_DENIED)
+	s.foreign = f.request(t, devnet.HospitalA, "clinician", treat("rec-au-b"), gatewayv1.Decision_DECISION_DENIED).GetTxId()
 	return s
-}
-
-// cpaTrail lists every event a filter selects, page by page.
-func cpaTrail(t *testing.T, cl gatewayv1.AuditServiceClient, filter *gatewayv1.TrailFilter, pageSize int32) []*gatewayv1.AccessEvent {
-	t.Helper()
-	req := &gatewayv1.AccessTrailRequest{Filter: filter, PageSize: pageSize}
-	var out []*gatewayv1.AccessEvent
-	for {
-		resp, err := cl.AccessTrail(t.Context(), req)
-		if err != nil {
-			t.Fatalf("AccessTrail(%v): %v", filter, err)
-		}
-		out = append(out, resp.GetEvents()...)
-		if resp.GetNextPageToken() == "" {
-			return out
-		}
-		req.PageToken = resp.GetNextPageToken()
-	}
 }
 
 // cpaTxIDs returns the events' transaction IDs, sorted, for set comparisons.
@@ -191,12 +159,12 @@ func TestAccessTrail(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := f.audit(t, tc.msp, tc.user)
-			got := cpaTrail(t, cl, tc.filter, 0)
+			got := listTrail(t, cl, tc.filter, 0)
 			if !slices.Equal(cpaTxIDs(got), cpaSorted(tc.want...)) {
 				t.Fatalf("AccessTrail = %v; want %v", cpaTxIDs(got), cpaSorted(tc.want...))
 			}
 			cpaInTrailOrder(t, got)
-			paged := cpaTrail(t, cl, tc.filter, 1)
+			paged := listTrail(t, cl, tc.filter, 1)
 			if len(paged) != len(got) {
 				t.Fatalf("AccessTrail one a page gave %d events; want %d", len(paged), len(got))
 			}
@@ -211,7 +179,7 @@ func TestAccessTrail(t *testing.T) {
 	// The events as stored: the denial keeps the patient for the
 	// custodian, the emergency its basis and alert.
 	byTx := map[string]*gatewayv1.AccessEvent{}
-	for _, ev := range cpaTrail(t, f.audit(t, devnet.HealthAuthority, "auditor"), nil, 0) {
+	for _, ev := range listTrail(t, f.audit(t, devnet.HealthAuthority, "auditor"), nil, 0) {
 		byTx[ev.GetTxId()] = ev
 	}
 	if ev := byTx[s.denied]; ev.GetPatient() != s.p.Pseudonym || ev.GetDenialReason() != gatewayv1.DenialReason_DENIAL_REASON_ROLE_NOT_COVERED {
@@ -241,7 +209,7 @@ func TestAccessTrail(t *testing.T) {
 	for name, tc := range refused {
 		t.Run(name, func(t *testing.T) {
 			_, err := f.audit(t, tc.msp, tc.user).AccessTrail(t.Context(), &gatewayv1.AccessTrailRequest{Filter: tc.filter})
-			cpaWantStatus(t, err, tc.code, "")
+			wantStatus(t, err, tc.code, "")
 		})
 	}
 }
@@ -264,19 +232,12 @@ func TestAlerts(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := f.audit(t, tc.msp, tc.user)
-			req := proto.Clone(tc.req).(*gatewayv1.AlertsRequest)
-			var got []*gatewayv1.AccessEvent
-			for {
+			got := allPages(t, "Alerts", func(token string) ([]*gatewayv1.AccessEvent, string, error) {
+				req := proto.Clone(tc.req).(*gatewayv1.AlertsRequest)
+				req.PageToken = token
 				resp, err := cl.Alerts(t.Context(), req)
-				if err != nil {
-					t.Fatalf("Alerts: %v", err)
-				}
-				got = append(got, resp.GetEvents()...)
-				if resp.GetNextPageToken() == "" {
-					break
-				}
-				req.PageToken = resp.GetNextPageToken()
-			}
+				return resp.GetEvents(), resp.GetNextPageToken(), err
+			})
 			if !slices.Equal(cpaTxIDs(got), cpaSorted(tc.want...)) {
 				t.Fatalf("Alerts = %v; want %v", cpaTxIDs(got), cpaSorted(tc.want...))
 			}
@@ -291,7 +252,7 @@ func TestAlerts(t *testing.T) {
 	for name, user := range map[string]string{"a clinician": "clinician", "a researcher": "researcher"} {
 		t.Run(name+" may not read alerts", func(t *testing.T) {
 			_, err := f.audit(t, devnet.HospitalA, user).Alerts(t.Context(), &gatewayv1.AlertsRequest{})
-			cpaWantStatus(t, err, codes.PermissionDenied, "")
+			wantStatus(t, err, codes.PermissionDenied, "")
 		})
 	}
 }
@@ -496,7 +457,7 @@ func TestExportTrail(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			cl := f.audit(t, tc.msp, tc.user)
-			events := cpaTrail(t, cl, tc.filter, 0)
+			events := listTrail(t, cl, tc.filter, 0)
 
 			b, _, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
 			if err != nil {
@@ -597,11 +558,11 @@ func TestAuditServiceRefusesBadInput(t *testing.T) {
 	for name, tc := range filters {
 		t.Run("AccessTrail refuses "+name, func(t *testing.T) {
 			_, err := cl.AccessTrail(ctx, &gatewayv1.AccessTrailRequest{Filter: tc.filter})
-			cpaWantStatus(t, err, codes.InvalidArgument, tc.field)
+			wantStatus(t, err, codes.InvalidArgument, tc.field)
 		})
 		t.Run("ExportTrail refuses "+name, func(t *testing.T) {
 			b, sizes, err := cpaExport(t, cl, &gatewayv1.ExportTrailRequest{Filter: tc.filter, Format: gatewayv1.ExportFormat_EXPORT_FORMAT_CSV})
-			cpaWantStatus(t, err, codes.InvalidArgument, tc.field)
+			wantStatus(t, err, codes.InvalidArgument, tc.field)
 			if len(b) != 0 || len(sizes) != 0 {
 				t.Errorf("a refused export sent %d chunks", len(sizes))
 			}
@@ -722,7 +683,7 @@ func TestAuditServiceRefusesBadInput(t *testing.T) {
 	}
 	for name, tc := range others {
 		t.Run(name+" is refused", func(t *testing.T) {
-			cpaWantStatus(t, tc.call(), tc.code, tc.field)
+			wantStatus(t, tc.call(), tc.code, tc.field)
 		})
 	}
 }
@@ -734,7 +695,7 @@ func TestExportTrailStreamsManyPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("commits 1001 access events")
 	}
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	p := f.register(t, devnet.HospitalA)
 	f.addRecord(t, devnet.HospitalA, "clinician", "rec-many", p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
 	const n = 1001
@@ -763,7 +724,7 @@ func TestExportTrailStreamsManyPages(t *testing.T) {
 	}
 	cl := f.audit(t, devnet.HospitalA, "officer")
 	filter := &gatewayv1.TrailFilter{RecordId: "rec-many"}
-	events := cpaTrail(t, cl, filter, 0)
+	events := listTrail(t, cl, filter, 0)
 	if len(events) != n {
 		t.Fatalf("AccessTrail has %d events; want %d", len(events), n)
 	}

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
-	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -54,7 +52,7 @@ func (c *consentService) RegisterPatient(ctx context.Context, req *gatewayv1.Reg
 		}
 		p, err = c.s.readPatient(ctx, id.Ledger(), pk.Pseudonym())
 	} else {
-		p, err = decodePatient(done.Payload)
+		p, err = decodeDocument[domain.Patient](done.Payload, domain.KindPatient)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("register patient: %w", err)
@@ -96,27 +94,24 @@ func (c *consentService) RotatePatientKey(ctx context.Context, req *gatewayv1.Ro
 	if err != nil {
 		return nil, err
 	}
-	if req.GetSequence() == 0 {
-		return nil, status.Error(codes.InvalidArgument, "sequence: want the patient's next sequence number (GetPatient's sequence + 1), from 1")
+	if err := checkSequence(req.GetSequence()); err != nil {
+		return nil, err
 	}
 	sig, err := convert.SignatureFromProto("signature", req.GetSignature())
 	if err != nil {
 		return nil, err
 	}
-	rotation, err := json.Marshal(domain.KeyRotation{Patient: req.GetPatient(), NewPublicKey: key, Sequence: req.GetSequence()})
+	rotation := domain.KeyRotation{Patient: req.GetPatient(), NewPublicKey: key, Sequence: req.GetSequence()}
+	done, err := c.s.submitJSON(ctx, id.Ledger(), "rotate patient key", domain.TxRotatePatientKey, rotation, sig)
 	if err != nil {
-		return nil, fmt.Errorf("encode key rotation: %w", err)
-	}
-	done, err := c.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxRotatePatientKey, string(rotation), sig)
-	if err != nil {
-		return nil, fmt.Errorf("rotate patient key: %w", err)
+		return nil, err
 	}
 	var p domain.Patient
 	if len(done.Payload) == 0 {
 		// Recovered commit without its result: read the patient.
 		p, err = c.s.readPatient(ctx, id.Ledger(), req.GetPatient())
 	} else {
-		p, err = decodePatient(done.Payload)
+		p, err = decodeDocument[domain.Patient](done.Payload, domain.KindPatient)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("rotate patient key: %w", err)
@@ -152,13 +147,9 @@ func (c *consentService) GrantConsent(ctx context.Context, req *gatewayv1.GrantC
 	if err != nil {
 		return nil, err
 	}
-	grant, err := json.Marshal(g)
+	done, err := c.s.submitJSON(ctx, id.Ledger(), "grant consent", domain.TxGrantConsent, g, sig)
 	if err != nil {
-		return nil, fmt.Errorf("encode consent grant: %w", err)
-	}
-	done, err := c.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxGrantConsent, string(grant), sig)
-	if err != nil {
-		return nil, fmt.Errorf("grant consent: %w", err)
+		return nil, err
 	}
 	var cs domain.Consent
 	if len(done.Payload) == 0 {
@@ -166,7 +157,7 @@ func (c *consentService) GrantConsent(ctx context.Context, req *gatewayv1.GrantC
 		// the submitting organisation may always see.
 		cs, err = c.s.readConsent(ctx, id.Ledger(), g.ConsentID)
 	} else {
-		cs, err = decodeConsent(done.Payload)
+		cs, err = decodeDocument[domain.Consent](done.Payload, domain.KindConsent)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("grant consent: %w", err)
@@ -209,20 +200,17 @@ func (c *consentService) RevokeConsent(ctx context.Context, req *gatewayv1.Revok
 	if err := argStatus(domain.CheckPseudonym("patient", req.GetPatient())); err != nil {
 		return nil, err
 	}
-	if req.GetSequence() == 0 {
-		return nil, status.Error(codes.InvalidArgument, "sequence: want the patient's next sequence number (GetPatient's sequence + 1), from 1")
+	if err := checkSequence(req.GetSequence()); err != nil {
+		return nil, err
 	}
 	sig, err := convert.SignatureFromProto("signature", req.GetSignature())
 	if err != nil {
 		return nil, err
 	}
-	revocation, err := json.Marshal(domain.ConsentRevocation{ConsentID: req.GetConsentId(), Patient: req.GetPatient(), Sequence: req.GetSequence()})
+	revocation := domain.ConsentRevocation{ConsentID: req.GetConsentId(), Patient: req.GetPatient(), Sequence: req.GetSequence()}
+	done, err := c.s.submitJSON(ctx, id.Ledger(), "revoke consent", domain.TxRevokeConsent, revocation, sig)
 	if err != nil {
-		return nil, fmt.Errorf("encode revocation: %w", err)
-	}
-	done, err := c.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxRevokeConsent, string(revocation), sig)
-	if err != nil {
-		return nil, fmt.Errorf("revoke consent: %w", err)
+		return nil, err
 	}
 	if len(done.Payload) == 0 {
 		// The commit was recovered by a lookup that could not read the
@@ -249,7 +237,7 @@ func (c *consentService) RevokeConsent(ctx context.Context, req *gatewayv1.Revok
 		return nil, fmt.Errorf("revoke consent: decode result: %w", err)
 	}
 	if kind.Kind == domain.KindConsent {
-		cs, err := decodeConsent(done.Payload)
+		cs, err := decodeDocument[domain.Consent](done.Payload, domain.KindConsent)
 		if err != nil {
 			return nil, fmt.Errorf("revoke consent: %w", err)
 		}
@@ -310,40 +298,15 @@ func (c *consentService) ListConsents(ctx context.Context, req *gatewayv1.ListCo
 	default:
 		return nil, status.Error(codes.InvalidArgument, "filter: want exactly one of patient and grantee_msp_id")
 	}
-	size, err := pageSizeArg(req.GetPageSize())
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
+		return nil, err
+	}
+	page, err := evaluatePage[domain.Consent](ctx, c.s.d.Ledger, id.Ledger(), "list consents", listArgField,
+		tx, key, pageSizeArg(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
-		return nil, err
-	}
-	payload, err := c.s.d.Ledger.Evaluate(ctx, id.Ledger(), tx, key, size, req.GetPageToken())
-	if err != nil {
-		return nil, ledgerError("list consents", err, listArgField)
-	}
-	page, err := decodeLedger[domain.Page[domain.Consent]](payload)
-	if err != nil {
-		return nil, fmt.Errorf("list consents: %w", err)
-	}
-	out := &gatewayv1.ListConsentsResponse{NextPageToken: page.Bookmark}
-	for _, cs := range page.Items {
-		out.Consents = append(out.Consents, convert.Consent(cs))
-	}
-	return out, nil
-}
-
-// listArgField names the positional arguments of the chaincode's list
-// transactions as the request's fields.
-func listArgField(name string) string {
-	switch name {
-	case "bookmark":
-		return "page_token"
-	case "pageSize":
-		return "page_size"
-	case "granteeMsp":
-		return "grantee_msp_id"
-	}
-	return snakeCase(name)
+	return &gatewayv1.ListConsentsResponse{Consents: protoList(page.Items, convert.Consent), NextPageToken: page.Bookmark}, nil
 }
 
 // readPatient reads a registered patient as identity id. Errors: the ledger's
@@ -353,7 +316,7 @@ func (s *Server) readPatient(ctx context.Context, id ledger.Identity, pseudonym 
 	if err != nil {
 		return domain.Patient{}, err
 	}
-	return decodePatient(payload)
+	return decodeDocument[domain.Patient](payload, domain.KindPatient)
 }
 
 // readConsent reads a consent as identity id. Errors: the ledger's (NOT_FOUND
@@ -363,111 +326,5 @@ func (s *Server) readConsent(ctx context.Context, id ledger.Identity, consentID 
 	if err != nil {
 		return domain.Consent{}, err
 	}
-	return decodeConsent(payload)
-}
-
-// decodePatient decodes a Patient the chaincode returned.
-func decodePatient(payload []byte) (domain.Patient, error) {
-	p, err := decodeLedger[domain.Patient](payload)
-	if err == nil && p.Kind != domain.KindPatient {
-		err = fmt.Errorf("decode ledger result: a document of kind %q, want %q", p.Kind, domain.KindPatient)
-	}
-	return p, err
-}
-
-// decodeConsent decodes a Consent the chaincode returned.
-func decodeConsent(payload []byte) (domain.Consent, error) {
-	c, err := decodeLedger[domain.Consent](payload)
-	if err == nil && c.Kind != domain.KindConsent {
-		err = fmt.Errorf("decode ledger result: a document of kind %q, want %q", c.Kind, domain.KindConsent)
-	}
-	return c, err
-}
-
-// decodeLedger decodes a chaincode result. A result that does not decode
-// is an internal error: the chaincode and the gateway disagree.
-func decodeLedger[T any](payload []byte) (T, error) {
-	var v T
-	if len(payload) == 0 {
-		return v, errors.New("decode ledger result: empty payload")
-	}
-	if err := json.Unmarshal(payload, &v); err != nil {
-		return v, fmt.Errorf("decode ledger result: %w", err)
-	}
-	return v, nil
-}
-
-// pageSizeArg returns a request's page_size as the chaincode's positional
-// pageSize argument: "" (the default, 100) for 0, the decimal number for 1
-// to domain.MaxPageSize. Anything else is INVALID_ARGUMENT.
-func pageSizeArg(n int32) (string, error) {
-	if err := checkPageSize("page_size", n); err != nil {
-		return "", err
-	}
-	if n == 0 {
-		return "", nil
-	}
-	return strconv.Itoa(int(n)), nil
-}
-
-// checkPageSize is INVALID_ARGUMENT for a page size outside 0 to
-// domain.MaxPageSize.
-func checkPageSize(field string, n int32) error {
-	if n < 0 || n > domain.MaxPageSize {
-		return status.Errorf(codes.InvalidArgument, "%s: want 1 to %d, or 0 for %d", field, domain.MaxPageSize, domain.DefaultPageSize)
-	}
-	return nil
-}
-
-// argStatus returns an INVALID_ARGUMENT of the domain's validation, called
-// with the request field's name, as an INVALID_ARGUMENT status with the
-// same message ("field: want ..."). Any other error is returned unchanged.
-func argStatus(err error) error {
-	var de *domain.Error
-	if err == nil || !errors.As(err, &de) || de.Code != domain.CodeInvalidArgument {
-		return err
-	}
-	return status.Error(codes.InvalidArgument, de.Message)
-}
-
-// renameArg returns an INVALID_ARGUMENT of the domain or the chaincode,
-// whose message starts with an argument's name ("query.bookmark: want
-// ..."), as an INVALID_ARGUMENT status that names the request field
-// rename(name) instead, keeping the rest of the message. Any other error is
-// returned unchanged.
-func renameArg(err error, rename func(name string) string) error {
-	var de *domain.Error
-	if err == nil || !errors.As(err, &de) || de.Code != domain.CodeInvalidArgument {
-		return err
-	}
-	name, rest, ok := strings.Cut(de.Message, ": ")
-	if !ok || strings.ContainsAny(name, " ") {
-		return status.Error(codes.InvalidArgument, de.Message)
-	}
-	return status.Error(codes.InvalidArgument, rename(name)+": "+rest)
-}
-
-// ledgerError returns the error of a ledger call: an INVALID_ARGUMENT
-// renamed to the request's fields (renameArg), any other wrapped with
-// what the call was.
-func ledgerError(what string, err error, rename func(name string) string) error {
-	if renamed := renameArg(err, rename); renamed != err {
-		return renamed
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// snakeCase turns a JSON field path in lowerCamelCase ("scope.docTypes[1]")
-// into the proto's snake_case ("scope.doc_types[1]").
-func snakeCase(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsUpper(r) {
-			b.WriteByte('_')
-			b.WriteRune(unicode.ToLower(r))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return decodeDocument[domain.Consent](payload, domain.KindConsent)
 }

@@ -5,138 +5,20 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	domain "github.com/medprov/medprov/chaincode/ledger"
-	"github.com/medprov/medprov/gateway/devup"
 	"github.com/medprov/medprov/internal/devnet"
 )
 
-// cpaFixture is the running development consortium of the consent, patient
-// and audit tests, with one cached connection per organisation and user.
-type cpaFixture struct {
-	c     *devup.Consortium
-	mu    sync.Mutex
-	conns map[string]*grpc.ClientConn
-}
-
-// newCPAFixture starts a consortium for one test function; it stops when
-// the test ends.
-func newCPAFixture(t *testing.T) *cpaFixture {
-	t.Helper()
-	c, err := devup.Start(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatalf("devup.Start: %v", err)
-	}
-	f := &cpaFixture{c: c, conns: map[string]*grpc.ClientConn{}}
-	t.Cleanup(func() {
-		f.mu.Lock()
-		for _, conn := range f.conns {
-			_ = conn.Close()
-		}
-		f.mu.Unlock()
-		if err := c.Close(); err != nil {
-			t.Errorf("close consortium: %v", err)
-		}
-	})
-	return f
-}
-
-// conn returns a connection to msp's gateway as its wallet user, or with
-// a certificate outside the wallet for user "".
-func (f *cpaFixture) conn(t *testing.T, msp, user string) *grpc.ClientConn {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	key := msp + "/" + user
-	if c, ok := f.conns[key]; ok {
-		return c
-	}
-	var c *grpc.ClientConn
-	var err error
-	if user == "" {
-		c, err = f.c.Stranger(t.Context(), msp)
-	} else {
-		c, err = f.c.Dial(t.Context(), msp, user)
-	}
-	if err != nil {
-		t.Fatalf("dial %s as %q: %v", msp, user, err)
-	}
-	f.conns[key] = c
-	return c
-}
-
-// consents, patients, audit and access return clients of msp's gateway as
-// user ("" for a certificate outside the wallet).
-func (f *cpaFixture) consents(t *testing.T, msp, user string) gatewayv1.ConsentServiceClient {
-	return gatewayv1.NewConsentServiceClient(f.conn(t, msp, user))
-}
-
-func (f *cpaFixture) patients(t *testing.T, msp, user string) gatewayv1.PatientServiceClient {
-	return gatewayv1.NewPatientServiceClient(f.conn(t, msp, user))
-}
-
-func (f *cpaFixture) audit(t *testing.T, msp, user string) gatewayv1.AuditServiceClient {
-	return gatewayv1.NewAuditServiceClient(f.conn(t, msp, user))
-}
-
-func (f *cpaFixture) access(t *testing.T, msp, user string) gatewayv1.AccessServiceClient {
-	return gatewayv1.NewAccessServiceClient(f.conn(t, msp, user))
-}
-
-// register makes a synthetic patient and registers it through msp's
-// clinician.
-func (f *cpaFixture) register(t *testing.T, msp string) *devnet.Patient {
-	t.Helper()
-	p, err := devnet.NewPatient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := f.consents(t, msp, "clinician").RegisterPatient(t.Context(), &gatewayv1.RegisterPatientRequest{PublicKey: cpaDER(t, p)})
-	if err != nil {
-		t.Fatalf("RegisterPatient: %v", err)
-	}
-	if got := resp.GetPatient(); got.GetPseudonym() != p.Pseudonym || got.GetKeyVersion() != 1 || got.GetSequence() != 0 || got.GetRegisteredBy() != msp {
-		t.Fatalf("RegisterPatient returned %v; want pseudonym %s, key version 1, sequence 0, registered by %s", got, p.Pseudonym, msp)
-	}
-	return p
-}
-
-// addRecord uploads a small synthetic record to msp's gateway as user and
-// returns its evidence.
-func (f *cpaFixture) addRecord(t *testing.T, msp, user, recordID, patient string, conf gatewayv1.Confidentiality) *gatewayv1.RecordEvidence {
-	t.Helper()
-	stream, err := gatewayv1.NewRecordServiceClient(f.conn(t, msp, user)).AddRecord(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := &gatewayv1.RecordMetadata{RecordId: recordID, Patient: patient, DocType: "Observation", Confidentiality: conf}
-	if err := stream.Send(&gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Metadata{Metadata: md}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Send(&gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Chunk{Chunk: []byte("synthetic test document " + recordID)}}); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := stream.CloseAndRecv()
-	if err != nil {
-		t.Fatalf("AddRecord %s: %v", recordID, err)
-	}
-	return resp.GetEvidence()
-}
-
 // patient reads a patient's current state as HospitalA's clinician.
-func (f *cpaFixture) patient(t *testing.T, pseudonym string) *gatewayv1.Patient {
+func (f *fixture) patient(t *testing.T, pseudonym string) *gatewayv1.Patient {
 	t.Helper()
 	resp, err := f.consents(t, devnet.HospitalA, "clinician").GetPatient(t.Context(), &gatewayv1.GetPatientRequest{Patient: pseudonym})
 	if err != nil {
@@ -145,124 +27,23 @@ func (f *cpaFixture) patient(t *testing.T, pseudonym string) *gatewayv1.Patient 
 	return resp.GetPatient()
 }
 
-// cpaGrant makes a grant of p's that a test then changes: all records, to
-// grantee's clinicians, for TREAT, up to N, valid from an hour ago for a
-// year.
-func cpaGrant(p *devnet.Patient, consentID, grantee string, sequence uint64) *gatewayv1.ConsentGrant {
-	now := time.Now().UTC().Truncate(time.Second)
-	return &gatewayv1.ConsentGrant{
-		ConsentId:          consentID,
-		Patient:            p.Pseudonym,
-		Grantee:            &gatewayv1.Grantee{MspId: grantee, Role: gatewayv1.Role_ROLE_CLINICIAN},
-		Scope:              &gatewayv1.ConsentScope{All: true},
-		Purposes:           []gatewayv1.PurposeOfUse{gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT},
-		MaxConfidentiality: gatewayv1.Confidentiality_CONFIDENTIALITY_N,
-		NotBefore:          timestamppb.New(now.Add(-time.Hour)),
-		NotAfter:           timestamppb.New(now.Add(365 * 24 * time.Hour)),
-		Sequence:           sequence,
-	}
-}
-
-// cpaSignGrant signs a proto grant the way `medprov consent sign` does:
-// the grant written with the ledger's code strings, normalised
-// (domain.ConsentGrant.Normalize) and its canonical encoding signed with
-// the patient's key. It maps the proto by hand, independently of the
-// gateway's conversions.
-func cpaSignGrant(t *testing.T, p *devnet.Patient, g *gatewayv1.ConsentGrant) []byte {
-	t.Helper()
-	code := func(name, prefix string) string { return strings.TrimPrefix(name, prefix) }
-	dg := domain.ConsentGrant{
-		ConsentID: g.GetConsentId(),
-		Patient:   g.GetPatient(),
-		Grantee:   domain.Grantee{MSPID: g.GetGrantee().GetMspId()},
-		Scope: domain.Scope{
-			All:       g.GetScope().GetAll(),
-			RecordIDs: g.GetScope().GetRecordIds(),
-			DocTypes:  g.GetScope().GetDocTypes(),
-		},
-		MaxConfidentiality: domain.Confidentiality(code(g.GetMaxConfidentiality().String(), "CONFIDENTIALITY_")),
-		NotBefore:          g.GetNotBefore().AsTime().Format(domain.TimeLayout),
-		NotAfter:           g.GetNotAfter().AsTime().Format(domain.TimeLayout),
-		Sequence:           g.GetSequence(),
-	}
-	if r := g.GetGrantee().GetRole(); r != gatewayv1.Role_ROLE_UNSPECIFIED {
-		dg.Grantee.Role = domain.Role(strings.ReplaceAll(strings.ToLower(code(r.String(), "ROLE_")), "_", "-"))
-	}
-	for _, pu := range g.GetPurposes() {
-		dg.Purposes = append(dg.Purposes, domain.Purpose(code(pu.String(), "PURPOSE_OF_USE_")))
-	}
-	norm, _, _, err := dg.Normalize()
-	if err != nil {
-		t.Fatalf("normalise grant: %v", err)
-	}
-	return cpaSig(t, p.Sign(norm.CanonicalBytes()))
-}
-
 // cpaSignRevocation signs a revocation as `medprov consent sign-revocation`
 // does.
 func cpaSignRevocation(t *testing.T, p *devnet.Patient, consentID string, sequence uint64) []byte {
 	t.Helper()
 	r := domain.ConsentRevocation{ConsentID: consentID, Patient: p.Pseudonym, Sequence: sequence}
-	return cpaSig(t, p.Sign(r.CanonicalBytes()))
-}
-
-// cpaSignRotation signs, with signer's key, the rotation of patient's key
-// to newKey.
-func cpaSignRotation(t *testing.T, signer *devnet.Patient, patient string, newKey []byte, sequence uint64) []byte {
-	t.Helper()
-	r := domain.KeyRotation{Patient: patient, NewPublicKey: base64.StdEncoding.EncodeToString(newKey), Sequence: sequence}
-	return cpaSig(t, signer.Sign(r.CanonicalBytes()))
-}
-
-// cpaSig decodes a base64 signature, as devnet.Patient.Sign returns it.
-func cpaSig(t *testing.T, b64 string) []byte {
-	t.Helper()
-	sig, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sig
-}
-
-// cpaDER returns the DER of a patient's public key.
-func cpaDER(t *testing.T, p *devnet.Patient) []byte {
-	t.Helper()
-	der, err := base64.StdEncoding.DecodeString(p.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-// cpaWantStatus fails unless err has code and, when field is not empty, a
-// message that starts with field and a colon.
-func cpaWantStatus(t *testing.T, err error, code codes.Code, field string) {
-	t.Helper()
-	s, _ := status.FromError(err)
-	if s.Code() != code {
-		t.Fatalf("got %v; want code %v", err, code)
-	}
-	if field != "" && !strings.HasPrefix(s.Message(), field+":") {
-		t.Fatalf("got message %q; want it to name %s", s.Message(), field)
-	}
+	return decodeSig(t, p.Sign(r.CanonicalBytes()))
 }
 
 // cpaListConsents returns every consent of a listing, page by page.
 func cpaListConsents(t *testing.T, cl gatewayv1.ConsentServiceClient, req *gatewayv1.ListConsentsRequest) []*gatewayv1.Consent {
 	t.Helper()
-	req = proto.Clone(req).(*gatewayv1.ListConsentsRequest)
-	var out []*gatewayv1.Consent
-	for {
-		resp, err := cl.ListConsents(t.Context(), req)
-		if err != nil {
-			t.Fatalf("ListConsents: %v", err)
-		}
-		out = append(out, resp.GetConsents()...)
-		if resp.GetNextPageToken() == "" {
-			return out
-		}
-		req.PageToken = resp.GetNextPageToken()
-	}
+	return allPages(t, "ListConsents", func(token string) ([]*gatewayv1.Consent, string, error) {
+		r := proto.Clone(req).(*gatewayv1.ListConsentsRequest)
+		r.PageToken = token
+		resp, err := cl.ListConsents(t.Context(), r)
+		return resp.GetConsents(), resp.GetNextPageToken(), err
+	})
 }
 
 // cpaConsentIDs returns the consents' IDs, in order.
@@ -276,17 +57,17 @@ func cpaConsentIDs(cs []*gatewayv1.Consent) []string {
 
 func TestConsentLifecycle(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	p := f.register(t, devnet.HospitalA)
 	carrier := f.consents(t, devnet.HospitalA, "clinician")
 
 	// The patient signs a grant whose lists the client sends unsorted and
 	// with duplicates: the signature covers the normalised grant.
-	g := cpaGrant(p, "c-life-1", devnet.HospitalB, 1)
+	g := newGrant(p, "c-life-1", devnet.HospitalB, 1)
 	g.Scope = &gatewayv1.ConsentScope{RecordIds: []string{"rec-b", "rec-a", "rec-b"}, DocTypes: []string{"Observation", "11506-3"}}
 	g.Purposes = []gatewayv1.PurposeOfUse{gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT, gatewayv1.PurposeOfUse_PURPOSE_OF_USE_CAREMGT}
-	sig := cpaSignGrant(t, p, g)
+	sig := signGrant(t, p, g)
 	granted, err := carrier.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: sig})
 	if err != nil {
 		t.Fatalf("GrantConsent: %v", err)
@@ -320,13 +101,10 @@ func TestConsentLifecycle(t *testing.T) {
 		}
 	}
 	_, err = f.consents(t, devnet.HealthAuthority, "clinician").GetConsent(ctx, &gatewayv1.GetConsentRequest{ConsentId: "c-life-1"})
-	cpaWantStatus(t, err, codes.NotFound, "")
+	wantStatus(t, err, codes.NotFound, "")
 
 	// A second grant, then the listings.
-	g2 := cpaGrant(p, "c-life-2", devnet.HealthAuthority, 2)
-	if _, err := carrier.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g2, Signature: cpaSignGrant(t, p, g2)}); err != nil {
-		t.Fatalf("GrantConsent c-life-2: %v", err)
-	}
+	f.grant(t, devnet.HospitalA, p, newGrant(p, "c-life-2", devnet.HealthAuthority, 2))
 	byPatient := &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}, PageSize: 1}
 	if got := cpaConsentIDs(cpaListConsents(t, carrier, byPatient)); strings.Join(got, ",") != "c-life-1,c-life-2" {
 		t.Errorf("ListConsents by patient at the submitter, one a page = %v; want c-life-1,c-life-2", got)
@@ -342,7 +120,7 @@ func TestConsentLifecycle(t *testing.T) {
 		t.Errorf("ListConsents by grantee as an auditor = %v; want c-life-1", got)
 	}
 	_, err = carrier.ListConsents(ctx, byGrantee)
-	cpaWantStatus(t, err, codes.PermissionDenied, "")
+	wantStatus(t, err, codes.PermissionDenied, "")
 	first, err := carrier.ListConsents(ctx, byPatient)
 	if err != nil || first.GetNextPageToken() == "" {
 		t.Fatalf("ListConsents one a page: %v, %v; want a next page token", first, err)
@@ -350,7 +128,7 @@ func TestConsentLifecycle(t *testing.T) {
 	foreign := proto.Clone(byGrantee).(*gatewayv1.ListConsentsRequest)
 	foreign.PageToken = first.GetNextPageToken()
 	_, err = f.consents(t, devnet.HealthAuthority, "auditor").ListConsents(ctx, foreign)
-	cpaWantStatus(t, err, codes.InvalidArgument, "page_token")
+	wantStatus(t, err, codes.InvalidArgument, "page_token")
 
 	// Revocation, carried by the submitter: the full consent comes back.
 	revoked, err := carrier.RevokeConsent(ctx, &gatewayv1.RevokeConsentRequest{
@@ -393,7 +171,7 @@ func TestConsentLifecycle(t *testing.T) {
 	_, err = carrier.RevokeConsent(ctx, &gatewayv1.RevokeConsentRequest{
 		ConsentId: "c-life-1", Patient: p.Pseudonym, Sequence: 5, Signature: cpaSignRevocation(t, p, "c-life-1", 5),
 	})
-	cpaWantStatus(t, err, codes.FailedPrecondition, "")
+	wantStatus(t, err, codes.FailedPrecondition, "")
 	if got := f.patient(t, p.Pseudonym).GetSequence(); got != 4 {
 		t.Errorf("patient sequence %d; want 4", got)
 	}
@@ -401,7 +179,7 @@ func TestConsentLifecycle(t *testing.T) {
 
 func TestRotatePatientKey(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	p := f.register(t, devnet.HospitalB)
 	next, err := devnet.NewPatient()
@@ -409,16 +187,16 @@ func TestRotatePatientKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	cl := f.consents(t, devnet.HospitalA, "officer")
-	newKey := cpaDER(t, next)
+	newKey := publicKeyDER(t, next)
 
 	// Signed by the new key instead of the current one: refused.
 	_, err = cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
-		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: cpaSignRotation(t, next, p.Pseudonym, newKey, 1),
+		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: signRotation(t, next, p.Pseudonym, newKey, 1),
 	})
-	cpaWantStatus(t, err, codes.PermissionDenied, "")
+	wantStatus(t, err, codes.PermissionDenied, "")
 
 	resp, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
-		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: cpaSignRotation(t, p, p.Pseudonym, newKey, 1),
+		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: signRotation(t, p, p.Pseudonym, newKey, 1),
 	})
 	if err != nil {
 		t.Fatalf("RotatePatientKey: %v", err)
@@ -429,18 +207,18 @@ func TestRotatePatientKey(t *testing.T) {
 	}
 
 	// The old key no longer signs; the new one does.
-	g := cpaGrant(p, "c-rot-1", devnet.HospitalA, 2)
-	_, err = cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: cpaSignGrant(t, p, g)})
-	cpaWantStatus(t, err, codes.PermissionDenied, "")
-	if _, err := cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: cpaSignGrant(t, next, g)}); err != nil {
+	g := newGrant(p, "c-rot-1", devnet.HospitalA, 2)
+	_, err = cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: signGrant(t, p, g)})
+	wantStatus(t, err, codes.PermissionDenied, "")
+	if _, err := cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: signGrant(t, next, g)}); err != nil {
 		t.Fatalf("GrantConsent signed with the new key: %v", err)
 	}
 
 	// Rotating to the current key is ALREADY_EXISTS.
 	_, err = cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
-		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 3, Signature: cpaSignRotation(t, next, p.Pseudonym, newKey, 3),
+		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 3, Signature: signRotation(t, next, p.Pseudonym, newKey, 3),
 	})
-	cpaWantStatus(t, err, codes.AlreadyExists, "")
+	wantStatus(t, err, codes.AlreadyExists, "")
 	if got := f.patient(t, p.Pseudonym); got.GetSequence() != 2 || got.GetKeyVersion() != 2 {
 		t.Errorf("patient after the refused rotation: %v; want sequence 2, key version 2", got)
 	}
@@ -448,17 +226,14 @@ func TestRotatePatientKey(t *testing.T) {
 
 func TestConsentServiceRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	p := f.register(t, devnet.HospitalA)
 	other, err := devnet.NewPatient() // never registered
 	if err != nil {
 		t.Fatal(err)
 	}
-	g1 := cpaGrant(p, "c-bad-1", devnet.HospitalB, 1)
-	if _, err := f.consents(t, devnet.HospitalA, "clinician").GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g1, Signature: cpaSignGrant(t, p, g1)}); err != nil {
-		t.Fatalf("GrantConsent: %v", err)
-	}
+	f.grant(t, devnet.HospitalA, p, newGrant(p, "c-bad-1", devnet.HospitalB, 1))
 	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -467,18 +242,18 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey := cpaDER(t, other)
+	newKey := publicKeyDER(t, other)
 	// next is a valid next grant (sequence 2); each case spoils one thing.
 	next := func(change func(g *gatewayv1.ConsentGrant)) *gatewayv1.GrantConsentRequest {
-		g := cpaGrant(p, "c-bad-2", devnet.HospitalB, 2)
-		sig := cpaSignGrant(t, p, g)
+		g := newGrant(p, "c-bad-2", devnet.HospitalB, 2)
+		sig := signGrant(t, p, g)
 		change(g)
 		return &gatewayv1.GrantConsentRequest{Grant: g, Signature: sig}
 	}
 	signedNext := func(change func(g *gatewayv1.ConsentGrant)) *gatewayv1.GrantConsentRequest {
-		g := cpaGrant(p, "c-bad-2", devnet.HospitalB, 2)
+		g := newGrant(p, "c-bad-2", devnet.HospitalB, 2)
 		change(g)
-		return &gatewayv1.GrantConsentRequest{Grant: g, Signature: cpaSignGrant(t, p, g)}
+		return &gatewayv1.GrantConsentRequest{Grant: g, Signature: signGrant(t, p, g)}
 	}
 	tests := map[string]struct {
 		user     string // HospitalA user; empty: clinician
@@ -510,7 +285,7 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 		},
 		"a registered key is ALREADY_EXISTS": {
 			call: func(cl gatewayv1.ConsentServiceClient) error {
-				_, err := cl.RegisterPatient(ctx, &gatewayv1.RegisterPatientRequest{PublicKey: cpaDER(t, p)})
+				_, err := cl.RegisterPatient(ctx, &gatewayv1.RegisterPatientRequest{PublicKey: publicKeyDER(t, p)})
 				return err
 			},
 			code: codes.AlreadyExists,
@@ -569,7 +344,7 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 		},
 		"a rotation with sequence 0 is refused": {
 			call: func(cl gatewayv1.ConsentServiceClient) error {
-				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: p.Pseudonym, NewPublicKey: newKey, Signature: cpaSignRotation(t, p, p.Pseudonym, newKey, 0)})
+				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: p.Pseudonym, NewPublicKey: newKey, Signature: signRotation(t, p, p.Pseudonym, newKey, 0)})
 				return err
 			},
 			code: codes.InvalidArgument, field: "sequence",
@@ -590,14 +365,14 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 		},
 		"a rotation with a wrong sequence is FAILED_PRECONDITION": {
 			call: func(cl gatewayv1.ConsentServiceClient) error {
-				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 5, Signature: cpaSignRotation(t, p, p.Pseudonym, newKey, 5)})
+				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 5, Signature: signRotation(t, p, p.Pseudonym, newKey, 5)})
 				return err
 			},
 			code: codes.FailedPrecondition,
 		},
 		"a rotation of an unregistered patient is NOT_FOUND": {
 			call: func(cl gatewayv1.ConsentServiceClient) error {
-				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: other.Pseudonym, NewPublicKey: cpaDER(t, p), Sequence: 1, Signature: cpaSignRotation(t, other, other.Pseudonym, cpaDER(t, p), 1)})
+				_, err := cl.RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{Patient: other.Pseudonym, NewPublicKey: publicKeyDER(t, p), Sequence: 1, Signature: signRotation(t, other, other.Pseudonym, publicKeyDER(t, p), 1)})
 				return err
 			},
 			code: codes.NotFound,
@@ -738,8 +513,8 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 		},
 		"a grant of an unregistered patient is NOT_FOUND": {
 			call: func(cl gatewayv1.ConsentServiceClient) error {
-				g := cpaGrant(other, "c-bad-3", devnet.HospitalB, 1)
-				_, err := cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: cpaSignGrant(t, other, g)})
+				g := newGrant(other, "c-bad-3", devnet.HospitalB, 1)
+				_, err := cl.GrantConsent(ctx, &gatewayv1.GrantConsentRequest{Grant: g, Signature: signGrant(t, other, g)})
 				return err
 			},
 			code: codes.NotFound,
@@ -870,7 +645,7 @@ func TestConsentServiceRefusesBadInput(t *testing.T) {
 			case user == "":
 				user = "clinician"
 			}
-			cpaWantStatus(t, tc.call(f.consents(t, devnet.HospitalA, user)), tc.code, tc.field)
+			wantStatus(t, tc.call(f.consents(t, devnet.HospitalA, user)), tc.code, tc.field)
 		})
 	}
 	after := cpaListConsents(t, cl, &gatewayv1.ListConsentsRequest{Filter: &gatewayv1.ListConsentsRequest_Patient{Patient: p.Pseudonym}})

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -49,7 +48,7 @@ func (x *exchangeService) FetchForAccessTicket(req *gatewayv1.FetchForAccessTick
 	}
 	txID := req.GetAccessTxId()
 	if err := domain.CheckTxID("access_tx_id", txID); err != nil {
-		return accessInvalid(err)
+		return argStatus(err)
 	}
 	caller := exchange.Caller{CertFingerprint: c.Fingerprint}
 	if c.User != nil {
@@ -67,16 +66,12 @@ func (x *exchangeService) FetchForAccessTicket(req *gatewayv1.FetchForAccessTick
 	log = log.With(slog.String("requester", ev.Requester.MSPID), slog.String("record_id", ev.RecordID), slog.Int("version", ev.Version))
 	log.Info("access ticket honoured")
 
-	out, err := x.s.d.Ledger.Evaluate(ctx, x.s.d.Service.Ledger(), domain.TxGetRecordVersion, ev.RecordID, strconv.Itoa(ev.Version))
+	rec, err := x.s.readRecordVersion(ctx, x.s.d.Service, ev.RecordID, ev.Version)
 	if err != nil {
-		return fmt.Errorf("read the evidence of record %s version %d: %w", ev.RecordID, ev.Version, err)
+		return err
 	}
-	rec, err := accessDecodeRecord(out)
-	if err != nil {
-		return fmt.Errorf("read the evidence of record %s version %d: %w", ev.RecordID, ev.Version, err)
-	}
-	if rec.RecordID != ev.RecordID || rec.Version != ev.Version || rec.Custodian != x.s.d.MSPID {
-		return fmt.Errorf("read the evidence of record %s version %d: the ledger answered about another version", ev.RecordID, ev.Version)
+	if rec.Custodian != x.s.d.MSPID {
+		return fmt.Errorf("read record %s: the ledger answered about another custodian's record", ev.RecordID)
 	}
 	if rec.Status == domain.StatusErased {
 		return status.Error(codes.FailedPrecondition, "record: erased since the access was granted")

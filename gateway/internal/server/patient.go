@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -85,30 +84,18 @@ func (p *patientService) ListMyRecords(ctx context.Context, req *gatewayv1.ListM
 	if err := checkProof(req.GetProof()); err != nil {
 		return nil, err
 	}
-	size, err := pageSizeArg(req.GetPageSize())
-	if err != nil {
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
 		return nil, err
 	}
-	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
-		return nil, err
-	}
-	patient := req.GetProof().GetPatient()
 	if err := p.authenticate(ctx, req.GetProof(), holder); err != nil {
 		return nil, err
 	}
-	payload, err := p.s.d.Ledger.Evaluate(ctx, p.s.d.Service.Ledger(), domain.TxListPatientRecords, patient, size, req.GetPageToken())
+	page, err := evaluatePage[domain.Record](ctx, p.s.d.Ledger, p.s.d.Service.Ledger(), "list patient records", listArgField,
+		domain.TxListPatientRecords, req.GetProof().GetPatient(), pageSizeArg(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
-		return nil, ledgerError("list patient records", err, listArgField)
+		return nil, err
 	}
-	page, err := decodeLedger[domain.Page[domain.Record]](payload)
-	if err != nil {
-		return nil, fmt.Errorf("list patient records: %w", err)
-	}
-	out := &gatewayv1.ListMyRecordsResponse{NextPageToken: page.Bookmark}
-	for _, r := range page.Items {
-		out.Records = append(out.Records, convert.RecordEvidence(r))
-	}
-	return out, nil
+	return &gatewayv1.ListMyRecordsResponse{Records: protoList(page.Items, convert.RecordEvidence), NextPageToken: page.Bookmark}, nil
 }
 
 // ListMyAccessEvents lists the access events about the proven patient's
@@ -128,38 +115,25 @@ func (p *patientService) ListMyAccessEvents(ctx context.Context, req *gatewayv1.
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPageSize("page_size", req.GetPageSize()); err != nil {
-		return nil, err
-	}
-	if err := argStatus(domain.CheckBookmark("page_token", req.GetPageToken())); err != nil {
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
 		return nil, err
 	}
 	if err := p.authenticate(ctx, req.GetProof(), holder); err != nil {
 		return nil, err
 	}
-	q, err := json.Marshal(domain.AuditQuery{
+	q := domain.AuditQuery{
 		Patient:  req.GetProof().GetPatient(),
 		From:     w.from,
 		To:       w.to,
 		PageSize: int(req.GetPageSize()),
 		Bookmark: req.GetPageToken(),
-	})
+	}
+	page, err := evaluateQuery[domain.AccessEvent](ctx, p.s.d.Ledger, p.s.d.Service.Ledger(), "list access events",
+		windowArgField("start_time", "end_time"), domain.TxAccessHistory, q)
 	if err != nil {
-		return nil, fmt.Errorf("encode audit query: %w", err)
+		return nil, err
 	}
-	payload, err := p.s.d.Ledger.Evaluate(ctx, p.s.d.Service.Ledger(), domain.TxAccessHistory, string(q))
-	if err != nil {
-		return nil, ledgerError("list access events", err, windowArgField("start_time", "end_time"))
-	}
-	page, err := decodeLedger[domain.Page[domain.AccessEvent]](payload)
-	if err != nil {
-		return nil, fmt.Errorf("list access events: %w", err)
-	}
-	out := &gatewayv1.ListMyAccessEventsResponse{NextPageToken: page.Bookmark}
-	for _, ev := range page.Items {
-		out.Events = append(out.Events, convert.AccessEvent(ev))
-	}
-	return out, nil
+	return &gatewayv1.ListMyAccessEventsResponse{Events: protoList(page.Items, convert.AccessEvent), NextPageToken: page.Bookmark}, nil
 }
 
 // carrier returns the certificate fingerprint of the enrolled caller that

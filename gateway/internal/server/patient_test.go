@@ -18,7 +18,7 @@ import (
 )
 
 // challenge asks msp's gateway, as user, for a challenge for patient.
-func (f *cpaFixture) challenge(t *testing.T, msp, user, patient string) *gatewayv1.GetChallengeResponse {
+func (f *fixture) challenge(t *testing.T, msp, user, patient string) *gatewayv1.GetChallengeResponse {
 	t.Helper()
 	ch, err := f.patients(t, msp, user).GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: patient})
 	if err != nil {
@@ -32,32 +32,26 @@ func (f *cpaFixture) challenge(t *testing.T, msp, user, patient string) *gateway
 func cpaProof(t *testing.T, signer *devnet.Patient, patient string, ch *gatewayv1.GetChallengeResponse) *gatewayv1.PatientProof {
 	t.Helper()
 	msg := patientproof.Encode(ch.GetMspId(), patient, ch.GetChallengeId(), ch.GetChallenge())
-	return &gatewayv1.PatientProof{Patient: patient, ChallengeId: ch.GetChallengeId(), Signature: cpaSig(t, signer.Sign(msg))}
+	return &gatewayv1.PatientProof{Patient: patient, ChallengeId: ch.GetChallengeId(), Signature: decodeSig(t, signer.Sign(msg))}
 }
 
 // cpaMyRecords lists every record of a proven patient, page by page.
 func cpaMyRecords(t *testing.T, cl gatewayv1.PatientServiceClient, proof *gatewayv1.PatientProof, pageSize int32) []string {
 	t.Helper()
-	req := &gatewayv1.ListMyRecordsRequest{Proof: proof, PageSize: pageSize}
+	records := allPages(t, "ListMyRecords", func(token string) ([]*gatewayv1.RecordEvidence, string, error) {
+		resp, err := cl.ListMyRecords(t.Context(), &gatewayv1.ListMyRecordsRequest{Proof: proof, PageSize: pageSize, PageToken: token})
+		return resp.GetRecords(), resp.GetNextPageToken(), err
+	})
 	var ids []string
-	for {
-		resp, err := cl.ListMyRecords(t.Context(), req)
-		if err != nil {
-			t.Fatalf("ListMyRecords: %v", err)
-		}
-		for _, r := range resp.GetRecords() {
-			ids = append(ids, r.GetRecordId())
-		}
-		if resp.GetNextPageToken() == "" {
-			return ids
-		}
-		req.PageToken = resp.GetNextPageToken()
+	for _, r := range records {
+		ids = append(ids, r.GetRecordId())
 	}
+	return ids
 }
 
 func TestPatientSelfService(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	p := f.register(t, devnet.HospitalA)
 	q := f.register(t, devnet.HospitalA)
@@ -65,12 +59,9 @@ func TestPatientSelfService(t *testing.T) {
 	f.addRecord(t, devnet.HospitalA, "officer", "rec-self-2", p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_V)
 	f.addRecord(t, devnet.HospitalA, "clinician", "rec-self-q", q.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
 	f.addRecord(t, devnet.HospitalB, "clinician", "rec-self-b", p.Pseudonym, gatewayv1.Confidentiality_CONFIDENTIALITY_N)
-	denied, err := f.access(t, devnet.HospitalB, "researcher").RequestAccess(ctx, &gatewayv1.RequestAccessRequest{
+	denied := f.request(t, devnet.HospitalB, "researcher", &gatewayv1.RequestAccessRequest{
 		RecordId: "rec-self-1", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_HRESCH,
-	})
-	if err != nil {
-		t.Fatalf("RequestAccess: %v", err)
-	}
+	}, gatewayv1.Decision_DECISION_DENIED)
 	logged, err := f.access(t, devnet.HospitalB, "clinician").LogAccess(ctx, &gatewayv1.LogAccessRequest{
 		RecordId: "rec-self-b", Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT, CareRelationship: true,
 	})
@@ -95,17 +86,17 @@ func TestPatientSelfService(t *testing.T) {
 	unknown := proto.Clone(proof).(*gatewayv1.PatientProof)
 	unknown.ChallengeId = strings.Repeat("0", 32)
 	_, err = f.patients(t, devnet.HospitalA, "clinician").ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: unknown})
-	cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+	wantStatus(t, err, codes.Unauthenticated, "proof")
 	unknownMsg := status.Convert(err).Message()
 	for _, user := range []string{"researcher", "auditor", "admin"} {
 		cl := f.patients(t, devnet.HospitalA, user)
 		_, err := cl.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof})
-		cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+		wantStatus(t, err, codes.Unauthenticated, "proof")
 		if msg := status.Convert(err).Message(); msg != unknownMsg {
 			t.Errorf("ListMyRecords carried by %s: message %q; want the unknown challenge's %q", user, msg, unknownMsg)
 		}
 		_, err = cl.ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{Proof: proof})
-		cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+		wantStatus(t, err, codes.Unauthenticated, "proof")
 	}
 	// The refusals neither spent the proof nor rebound it.
 	if got := cpaMyRecords(t, f.patients(t, devnet.HospitalA, "clinician"), proof, 1); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
@@ -115,7 +106,7 @@ func TestPatientSelfService(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListMyAccessEvents: %v", err)
 	}
-	if len(events.GetEvents()) != 1 || events.GetEvents()[0].GetTxId() != denied.GetEvent().GetTxId() ||
+	if len(events.GetEvents()) != 1 || events.GetEvents()[0].GetTxId() != denied.GetTxId() ||
 		events.GetEvents()[0].GetPatient() != p.Pseudonym || events.GetEvents()[0].GetDecision() != gatewayv1.Decision_DECISION_DENIED {
 		t.Fatalf("ListMyAccessEvents = %v; want the one denial about rec-self-1, with the patient", events.GetEvents())
 	}
@@ -172,9 +163,9 @@ func TestPatientSelfService(t *testing.T) {
 	for name, pr := range refused {
 		t.Run(name+" is UNAUTHENTICATED", func(t *testing.T) {
 			_, err := cl.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: pr})
-			cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+			wantStatus(t, err, codes.Unauthenticated, "proof")
 			_, err = cl.ListMyAccessEvents(ctx, &gatewayv1.ListMyAccessEventsRequest{Proof: pr})
-			cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+			wantStatus(t, err, codes.Unauthenticated, "proof")
 		})
 	}
 
@@ -184,14 +175,14 @@ func TestPatientSelfService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey := cpaDER(t, next)
+	newKey := publicKeyDER(t, next)
 	if _, err := f.consents(t, devnet.HospitalA, "clinician").RotatePatientKey(ctx, &gatewayv1.RotatePatientKeyRequest{
-		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: cpaSignRotation(t, p, p.Pseudonym, newKey, 1),
+		Patient: p.Pseudonym, NewPublicKey: newKey, Sequence: 1, Signature: signRotation(t, p, p.Pseudonym, newKey, 1),
 	}); err != nil {
 		t.Fatalf("RotatePatientKey: %v", err)
 	}
 	_, err = cl.ListMyRecords(ctx, &gatewayv1.ListMyRecordsRequest{Proof: proof})
-	cpaWantStatus(t, err, codes.Unauthenticated, "proof")
+	wantStatus(t, err, codes.Unauthenticated, "proof")
 	if got := cpaMyRecords(t, cl, cpaProof(t, next, p.Pseudonym, ch), 0); strings.Join(got, ",") != "rec-self-1,rec-self-2" {
 		t.Errorf("ListMyRecords with the new key = %v; want rec-self-1,rec-self-2", got)
 	}
@@ -199,7 +190,7 @@ func TestPatientSelfService(t *testing.T) {
 
 func TestPatientServiceRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	ctx := t.Context()
 	p := f.register(t, devnet.HospitalA)
 	unregistered, err := devnet.NewPatient()
@@ -364,7 +355,7 @@ func TestPatientServiceRefusesBadInput(t *testing.T) {
 			if tc.stranger {
 				user = ""
 			}
-			cpaWantStatus(t, tc.call(f.patients(t, devnet.HospitalA, user)), tc.code, tc.field)
+			wantStatus(t, tc.call(f.patients(t, devnet.HospitalA, user)), tc.code, tc.field)
 		})
 	}
 	// The proof still works: nothing above spent or changed it.
@@ -375,7 +366,7 @@ func TestPatientServiceRefusesBadInput(t *testing.T) {
 
 func TestPatientChallengesAreBoundedPerCaller(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	p := f.register(t, devnet.HospitalA)
 	// An enrolled caller asks for the patient's challenges until refused.
 	cl := f.patients(t, devnet.HospitalA, "clinician")
@@ -390,7 +381,7 @@ func TestPatientChallengesAreBoundedPerCaller(t *testing.T) {
 		}
 	}
 	_, err := cl.GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: p.Pseudonym})
-	cpaWantStatus(t, err, codes.ResourceExhausted, "")
+	wantStatus(t, err, codes.ResourceExhausted, "")
 	// The refusal evicts nothing: the first challenge still answers.
 	if _, err := cl.ListMyRecords(t.Context(), &gatewayv1.ListMyRecordsRequest{Proof: cpaProof(t, p, p.Pseudonym, first)}); err != nil {
 		t.Fatalf("ListMyRecords with the first challenge: %v", err)
@@ -410,7 +401,7 @@ func TestPatientChallengesAreBoundedPerCaller(t *testing.T) {
 
 func TestPatientChallengesAreRateLimitedPerCaller(t *testing.T) {
 	t.Parallel()
-	f := newCPAFixture(t)
+	f := newFixture(t)
 	// Many patients, so that only the caller's rate can refuse (the
 	// per-caller bound of outstanding challenges is higher).
 	var patients []*devnet.Patient
@@ -423,7 +414,7 @@ func TestPatientChallengesAreRateLimitedPerCaller(t *testing.T) {
 	for _, p := range patients {
 		_, err := cl.GetChallenge(t.Context(), &gatewayv1.GetChallengeRequest{Patient: p.Pseudonym})
 		if err != nil {
-			cpaWantStatus(t, err, codes.ResourceExhausted, "")
+			wantStatus(t, err, codes.ResourceExhausted, "")
 			break
 		}
 		allowed++

@@ -3,15 +3,12 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -20,11 +17,9 @@ import (
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	domain "github.com/medprov/medprov/chaincode/ledger"
 	"github.com/medprov/medprov/gateway/internal/anchor"
-	"github.com/medprov/medprov/gateway/internal/ledger"
 	"github.com/medprov/medprov/gateway/internal/server/convert"
 	"github.com/medprov/medprov/gateway/internal/store"
 	"github.com/medprov/medprov/gateway/internal/wallet"
-	"github.com/medprov/medprov/internal/receipt"
 )
 
 // DefaultMaxRecordSize is the largest record content AddRecord and
@@ -67,23 +62,36 @@ func (r *recordService) AddRecord(stream grpc.ClientStreamingServer[gatewayv1.Ad
 		return err
 	}
 	up := newUpload(stream.Recv, "metadata", DefaultMaxRecordSize)
-	if sum != nil {
-		up.expectSHA256("metadata.content_sha256", sum)
-	}
-	a, err := r.s.d.Anchorer.Add(ctx, id.Ledger(), req, up)
-	r.s.d.Metrics.bytes.WithLabelValues("in").Add(float64(up.size()))
-	r.s.d.Metrics.anchored("add", err)
-	if uerr := up.err(); uerr != nil {
-		return uerr
-	}
-	if err != nil {
-		return err
-	}
-	ev, rc, err := r.anchoredEvidence(ctx, id, a)
+	ev, rc, err := r.anchorUpload(ctx, id, up, sum, "add", func(content io.Reader) (anchor.Anchored, error) {
+		return r.s.d.Anchorer.Add(ctx, id.Ledger(), req, content)
+	})
 	if err != nil {
 		return err
 	}
 	return stream.SendAndClose(&gatewayv1.AddRecordResponse{Evidence: ev, Receipt: rc, Size: uint64(up.size())})
+}
+
+// anchorUpload stores and anchors the content of up with anchorFn
+// (Anchorer.Add or Anchorer.Amend, as the caller), checking it against sum
+// (the metadata's content_sha256) when one was given, counts the bytes
+// received and the operation's result, and returns the anchored version's
+// evidence and receipt. The upload's own failure (a clean INVALID_ARGUMENT
+// status, or the client's stream ending) takes precedence over anchorFn's
+// error, which wraps it.
+func (r *recordService) anchorUpload(ctx context.Context, id *wallet.Identity, up *upload, sum []byte, operation string, anchorFn func(content io.Reader) (anchor.Anchored, error)) (*gatewayv1.RecordEvidence, *gatewayv1.Receipt, error) {
+	if sum != nil {
+		up.expectSHA256("metadata.content_sha256", sum)
+	}
+	a, err := anchorFn(up)
+	r.s.d.Metrics.bytes.WithLabelValues("in").Add(float64(up.size()))
+	r.s.d.Metrics.anchored(operation, err)
+	if uerr := up.err(); uerr != nil {
+		return nil, nil, uerr
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return r.s.anchoredEvidence(ctx, id, a)
 }
 
 // addRequest validates AddRecord's metadata and returns the anchoring
@@ -98,13 +106,13 @@ func (r *recordService) addRequest(id *wallet.Identity, md *gatewayv1.RecordMeta
 		}
 		recordID = generated
 	} else if err := domain.CheckID("metadata.record_id", recordID); err != nil {
-		return anchor.AddRequest{}, nil, domainInvalid(err)
+		return anchor.AddRequest{}, nil, argStatus(err)
 	}
 	if err := domain.CheckPseudonym("metadata.patient", md.GetPatient()); err != nil {
-		return anchor.AddRequest{}, nil, domainInvalid(err)
+		return anchor.AddRequest{}, nil, argStatus(err)
 	}
 	if err := domain.CheckDocType("metadata.doc_type", md.GetDocType()); err != nil {
-		return anchor.AddRequest{}, nil, domainInvalid(err)
+		return anchor.AddRequest{}, nil, argStatus(err)
 	}
 	conf, err := convert.ConfidentialityFromProto("metadata.confidentiality", md.GetConfidentiality())
 	if err != nil {
@@ -136,7 +144,7 @@ func (r *recordService) GetRecord(req *gatewayv1.GetRecordRequest, stream grpc.S
 		return err
 	}
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return domainInvalid(err)
+		return argStatus(err)
 	}
 	version, err := optionalVersion("version", req.GetVersion())
 	if err != nil {
@@ -154,13 +162,10 @@ func (r *recordService) GetRecord(req *gatewayv1.GetRecordRequest, stream grpc.S
 	}
 
 	care := req.GetCareRelationship()
-	arg, err := json.Marshal(domain.LogAccessRequest{RecordID: req.GetRecordId(), Version: version, Purpose: purpose, CareRelationship: &care})
+	logged := domain.LogAccessRequest{RecordID: req.GetRecordId(), Version: version, Purpose: purpose, CareRelationship: &care}
+	committed, err := r.s.submitJSON(ctx, id.Ledger(), "log access to record "+req.GetRecordId(), domain.TxLogAccess, logged)
 	if err != nil {
-		return fmt.Errorf("encode log access: %w", err)
-	}
-	committed, err := r.s.d.Ledger.Submit(ctx, id.Ledger(), domain.TxLogAccess, string(arg))
-	if err != nil {
-		return fmt.Errorf("log access to record %s: %w", req.GetRecordId(), err)
+		return err
 	}
 	payload := committed.Payload
 	if len(payload) == 0 {
@@ -178,7 +183,7 @@ func (r *recordService) GetRecord(req *gatewayv1.GetRecordRequest, stream grpc.S
 		return fmt.Errorf("access event %s names another record version than requested", committed.TxID)
 	}
 
-	rec, err := readRecordVersion(ctx, r.s.d.Ledger, id, req.GetRecordId(), event.Version)
+	rec, err := r.s.readRecordVersion(ctx, id, req.GetRecordId(), event.Version)
 	if err != nil {
 		return err
 	}
@@ -224,19 +229,9 @@ func (r *recordService) AmendRecord(stream grpc.ClientStreamingServer[gatewayv1.
 		return err
 	}
 	up := newUpload(stream.Recv, "metadata", DefaultMaxRecordSize)
-	if sum != nil {
-		up.expectSHA256("metadata.content_sha256", sum)
-	}
-	a, err := r.s.d.Anchorer.Amend(ctx, id.Ledger(), req, up)
-	r.s.d.Metrics.bytes.WithLabelValues("in").Add(float64(up.size()))
-	r.s.d.Metrics.anchored("amend", err)
-	if uerr := up.err(); uerr != nil {
-		return uerr
-	}
-	if err != nil {
-		return err
-	}
-	ev, rc, err := r.anchoredEvidence(ctx, id, a)
+	ev, rc, err := r.anchorUpload(ctx, id, up, sum, "amend", func(content io.Reader) (anchor.Anchored, error) {
+		return r.s.d.Anchorer.Amend(ctx, id.Ledger(), req, content)
+	})
 	if err != nil {
 		return err
 	}
@@ -247,7 +242,7 @@ func (r *recordService) AmendRecord(stream grpc.ClientStreamingServer[gatewayv1.
 // request and the expected content hash (nil if none was given).
 func amendRequest(id *wallet.Identity, md *gatewayv1.AmendmentMetadata) (anchor.AmendRequest, []byte, error) {
 	if err := domain.CheckID("metadata.record_id", md.GetRecordId()); err != nil {
-		return anchor.AmendRequest{}, nil, domainInvalid(err)
+		return anchor.AmendRequest{}, nil, argStatus(err)
 	}
 	reason, err := convert.AmendmentReasonFromProto("metadata.reason", md.GetReason())
 	if err != nil {
@@ -255,7 +250,7 @@ func amendRequest(id *wallet.Identity, md *gatewayv1.AmendmentMetadata) (anchor.
 	}
 	if md.GetDocType() != "" {
 		if err := domain.CheckDocType("metadata.doc_type", md.GetDocType()); err != nil {
-			return anchor.AmendRequest{}, nil, domainInvalid(err)
+			return anchor.AmendRequest{}, nil, argStatus(err)
 		}
 	}
 	conf, err := convert.OptionalConfidentialityFromProto("metadata.confidentiality", md.GetConfidentiality())
@@ -294,7 +289,7 @@ func (r *recordService) EraseRecord(ctx context.Context, req *gatewayv1.EraseRec
 		return nil, err
 	}
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return nil, domainInvalid(err)
+		return nil, argStatus(err)
 	}
 	reason, err := convert.ErasureReasonFromProto("reason", req.GetReason())
 	if err != nil {
@@ -317,10 +312,10 @@ func (r *recordService) EraseRecord(ctx context.Context, req *gatewayv1.EraseRec
 	var rec domain.Record
 	if len(committed.Payload) == 0 {
 		// Recovered by a lookup without the payload: read the evidence.
-		if rec, err = readRecordVersion(ctx, r.s.d.Ledger, id, req.GetRecordId(), 0); err != nil {
+		if rec, err = r.s.readRecordVersion(ctx, id, req.GetRecordId(), 0); err != nil {
 			return nil, fmt.Errorf("record %s is erased, but reading its evidence back failed: %w", req.GetRecordId(), err)
 		}
-	} else if err := json.Unmarshal(committed.Payload, &rec); err != nil {
+	} else if rec, err = decodeDocument[domain.Record](committed.Payload, domain.KindRecord); err != nil {
 		return nil, fmt.Errorf("decode erased record %s: %w", req.GetRecordId(), err)
 	}
 	return &gatewayv1.EraseRecordResponse{Evidence: convert.RecordEvidence(rec)}, nil
@@ -332,7 +327,7 @@ func (r *recordService) EraseRecord(ctx context.Context, req *gatewayv1.EraseRec
 // so it shreds the record and answers with the ledger's evidence;
 // otherwise it returns refused.
 func (r *recordService) finishErasure(ctx context.Context, id *wallet.Identity, recordID string, refused error) (*gatewayv1.EraseRecordResponse, error) {
-	rec, err := readRecordVersion(ctx, r.s.d.Ledger, id, recordID, 0)
+	rec, err := r.s.readRecordVersion(ctx, id, recordID, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -382,28 +377,17 @@ func (r *recordService) RecordHistory(ctx context.Context, req *gatewayv1.Record
 		return nil, err
 	}
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return nil, domainInvalid(err)
+		return nil, argStatus(err)
 	}
-	size, err := historyPageSize("page_size", req.GetPageSize())
+	if err := checkPage(req.GetPageSize(), req.GetPageToken()); err != nil {
+		return nil, err
+	}
+	page, err := evaluatePage[domain.Record](ctx, r.s.d.Ledger, id.Ledger(), "record history of "+req.GetRecordId(), listArgField,
+		domain.TxRecordHistory, req.GetRecordId(), pageSizeArg(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
-	if err := domain.CheckBookmark("page_token", req.GetPageToken()); err != nil {
-		return nil, domainInvalid(err)
-	}
-	payload, err := r.s.d.Ledger.Evaluate(ctx, id.Ledger(), domain.TxRecordHistory, req.GetRecordId(), size, req.GetPageToken())
-	if err != nil {
-		return nil, bookmarkAsPageToken(fmt.Errorf("record history of %s: %w", req.GetRecordId(), err))
-	}
-	var page domain.Page[domain.Record]
-	if err := json.Unmarshal(payload, &page); err != nil {
-		return nil, fmt.Errorf("decode record history of %s: %w", req.GetRecordId(), err)
-	}
-	out := &gatewayv1.RecordHistoryResponse{Versions: make([]*gatewayv1.RecordEvidence, 0, len(page.Items)), NextPageToken: page.Bookmark}
-	for _, rec := range page.Items {
-		out.Versions = append(out.Versions, convert.RecordEvidence(rec))
-	}
-	return out, nil
+	return &gatewayv1.RecordHistoryResponse{Versions: protoList(page.Items, convert.RecordEvidence), NextPageToken: page.Bookmark}, nil
 }
 
 // GetReceipt implements RecordService.GetReceipt. The ledger is read first,
@@ -415,13 +399,13 @@ func (r *recordService) GetReceipt(ctx context.Context, req *gatewayv1.GetReceip
 		return nil, err
 	}
 	if err := domain.CheckID("record_id", req.GetRecordId()); err != nil {
-		return nil, domainInvalid(err)
+		return nil, argStatus(err)
 	}
 	version, err := optionalVersion("version", req.GetVersion())
 	if err != nil {
 		return nil, err
 	}
-	rec, err := readRecordVersion(ctx, r.s.d.Ledger, id, req.GetRecordId(), version)
+	rec, err := r.s.readRecordVersion(ctx, id, req.GetRecordId(), version)
 	if err != nil {
 		return nil, err
 	}
@@ -439,79 +423,6 @@ func (r *recordService) GetReceipt(ctx context.Context, req *gatewayv1.GetReceip
 	return &gatewayv1.GetReceiptResponse{Receipt: rc, StoredAt: convert.Timestamp(entry.Created)}, nil
 }
 
-// anchoredEvidence reads a version just anchored back from the ledger, as
-// the caller, so that the evidence in the answer is the ledger's, and
-// builds its receipt. The version is stored and anchored by then; if the
-// read fails, the error says so, and GetReceipt gives the receipt later.
-func (r *recordService) anchoredEvidence(ctx context.Context, id *wallet.Identity, a anchor.Anchored) (*gatewayv1.RecordEvidence, *gatewayv1.Receipt, error) {
-	rec, err := readRecordVersion(ctx, r.s.d.Ledger, id, a.RecordID, a.Version)
-	if err != nil {
-		return nil, nil, fmt.Errorf("record %s version %d is stored and anchored in transaction %s, but reading its evidence back failed (GetReceipt gives it later): %w", a.RecordID, a.Version, a.TxID, err)
-	}
-	if rec.TxID != a.TxID || rec.Commitment != a.Commitment {
-		return nil, nil, fmt.Errorf("record %s version %d: the ledger's evidence names transaction %s, the anchorer %s", a.RecordID, a.Version, rec.TxID, a.TxID)
-	}
-	rc := receipt.Receipt{
-		RecordID: rec.RecordID, Version: rec.Version, Custodian: rec.Custodian, Salt: a.Salt,
-		Commitment: rec.Commitment, TxID: rec.TxID, BlockNumber: a.Block, AnchoredAt: rec.AnchoredAt,
-	}
-	if err := rc.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("receipt of record %s version %d: %w", a.RecordID, a.Version, err)
-	}
-	return convert.RecordEvidence(rec), convert.Receipt(rc), nil
-}
-
-// storedReceipt builds the receipt of the version whose ledger evidence is
-// rec and whose store entry is e. An erased entry is store.ErrErased, a
-// pending one anchor.ErrPending (FAILED_PRECONDITION, retry later); an
-// entry whose commitment or transaction disagrees with the ledger's is an
-// internal error (the store's numbering no longer matches the ledger's),
-// never a receipt.
-func storedReceipt(rec domain.Record, e store.Entry) (*gatewayv1.Receipt, error) {
-	switch e.State {
-	case store.StateErased:
-		return nil, fmt.Errorf("receipt of record %s version %d: %w", e.RecordID, e.Version, store.ErrErased)
-	case store.StatePending:
-		return nil, fmt.Errorf("receipt of record %s version %d: %w", e.RecordID, e.Version, anchor.ErrPending)
-	}
-	if e.Commitment != rec.Commitment || e.TxID != rec.TxID {
-		return nil, fmt.Errorf("record %s version %d: the store's entry disagrees with the ledger's evidence", e.RecordID, e.Version)
-	}
-	rc := receipt.Receipt{
-		RecordID: rec.RecordID, Version: rec.Version, Custodian: rec.Custodian, Salt: e.Salt,
-		Commitment: rec.Commitment, TxID: rec.TxID, BlockNumber: e.Block, AnchoredAt: rec.AnchoredAt,
-	}
-	if err := rc.Validate(); err != nil {
-		return nil, fmt.Errorf("receipt of record %s version %d: %w", e.RecordID, e.Version, err)
-	}
-	return convert.Receipt(rc), nil
-}
-
-// readRecordVersion evaluates GetRecordVersion (or GetRecord for version 0,
-// the latest) as the caller and decodes the record. The chaincode's errors
-// (NOT_FOUND for missing, another organisation's or hidden) come back
-// wrapped.
-func readRecordVersion(ctx context.Context, l ledger.Ledger, id *wallet.Identity, recordID string, version int) (domain.Record, error) {
-	var payload []byte
-	var err error
-	if version == 0 {
-		payload, err = l.Evaluate(ctx, id.Ledger(), domain.TxGetRecord, recordID)
-	} else {
-		payload, err = l.Evaluate(ctx, id.Ledger(), domain.TxGetRecordVersion, recordID, strconv.Itoa(version))
-	}
-	if err != nil {
-		return domain.Record{}, fmt.Errorf("read record %s: %w", recordID, err)
-	}
-	var rec domain.Record
-	if err := json.Unmarshal(payload, &rec); err != nil {
-		return domain.Record{}, fmt.Errorf("decode record %s: %w", recordID, err)
-	}
-	if rec.RecordID != recordID || (version != 0 && rec.Version != version) {
-		return domain.Record{}, fmt.Errorf("read record %s: the ledger answered about another version", recordID)
-	}
-	return rec, nil
-}
-
 // newRecordID makes a record ID: "r-" and 12 bytes of rnd in hex.
 func newRecordID(rnd io.Reader) (string, error) {
 	var b [12]byte
@@ -519,67 +430,6 @@ func newRecordID(rnd io.Reader) (string, error) {
 		return "", fmt.Errorf("make a record ID: %w", err)
 	}
 	return generatedIDPrefix + hex.EncodeToString(b[:]), nil
-}
-
-// contentSHA256 checks an optional SHA-256 field: empty is nil, anything
-// else must be 32 bytes.
-func contentSHA256(field string, sum []byte) ([]byte, error) {
-	switch len(sum) {
-	case 0:
-		return nil, nil
-	case sha256.Size:
-		return sum, nil
-	}
-	return nil, status.Error(codes.InvalidArgument, field+": want 32 bytes (a SHA-256), or empty")
-}
-
-// optionalVersion checks a version field where 0 means the latest.
-func optionalVersion(field string, v uint32) (int, error) {
-	if v > maxRecordVersion {
-		return 0, status.Error(codes.InvalidArgument, field+": want a version from 1 to "+strconv.Itoa(maxRecordVersion)+", or 0 for the latest")
-	}
-	return int(v), nil
-}
-
-// historyPageSize turns a page_size field (0 means the default) into the
-// chaincode's positional page size argument ("" means the default).
-func historyPageSize(field string, n int32) (string, error) {
-	if n < 0 || n > domain.MaxPageSize {
-		return "", status.Error(codes.InvalidArgument, field+": want a page size from 1 to "+strconv.Itoa(domain.MaxPageSize)+", or 0 for "+strconv.Itoa(domain.DefaultPageSize))
-	}
-	if n == 0 {
-		return "", nil
-	}
-	return strconv.Itoa(int(n)), nil
-}
-
-// bookmarkAsPageToken renames the chaincode's "bookmark" argument, in its
-// INVALID_ARGUMENT about a bookmark from another query, to the request's
-// page_token field. Other errors are returned unchanged.
-func bookmarkAsPageToken(err error) error {
-	if status.Code(err) != codes.InvalidArgument {
-		return err
-	}
-	var le *ledger.Error
-	if !errors.As(err, &le) {
-		return err
-	}
-	if rest, ok := strings.CutPrefix(le.Error(), "bookmark: "); ok {
-		return status.Error(codes.InvalidArgument, "page_token: "+rest)
-	}
-	return err
-}
-
-// domainInvalid turns an INVALID_ARGUMENT of the domain's validation, whose
-// message is "field: want ..." with the field named by the caller, into an
-// INVALID_ARGUMENT status with that message. Domain messages never echo a
-// value. Other errors are returned unchanged.
-func domainInvalid(err error) error {
-	var de *domain.Error
-	if errors.As(err, &de) && de.Code == domain.CodeInvalidArgument {
-		return status.Error(codes.InvalidArgument, de.Message)
-	}
-	return err
 }
 
 // checkRole checks, as the chaincode will, that the caller's role may call

@@ -2,141 +2,29 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
-	"errors"
-	"io"
-	"math/rand/v2"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	gatewayv1 "github.com/medprov/medprov/api/gen/medprov/gateway/v1"
 	domain "github.com/medprov/medprov/chaincode/ledger"
-	"github.com/medprov/medprov/gateway/devup"
 	"github.com/medprov/medprov/internal/devca"
 	"github.com/medprov/medprov/internal/devnet"
 	"github.com/medprov/medprov/internal/receipt"
 )
 
-// The helpers of the record, verification and admin tests are prefixed
-// "rec" so that they cannot clash with the other services' tests in this
-// package.
-
-// recConsortium starts a development consortium for one test function.
-func recConsortium(t *testing.T) *devup.Consortium {
-	t.Helper()
-	c, err := devup.Start(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatalf("devup.Start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("close consortium: %v", err)
-		}
-	})
-	return c
-}
-
-// recConn dials msp's gateway as user.
-func recConn(t *testing.T, c *devup.Consortium, msp, user string) *grpc.ClientConn {
-	t.Helper()
-	conn, err := c.Dial(context.Background(), msp, user)
-	if err != nil {
-		t.Fatalf("dial %s as %s: %v", msp, user, err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
-
-// recRecords is a RecordService client of msp's gateway as user.
-func recRecords(t *testing.T, c *devup.Consortium, msp, user string) gatewayv1.RecordServiceClient {
-	t.Helper()
-	return gatewayv1.NewRecordServiceClient(recConn(t, c, msp, user))
-}
-
-// recPatient registers a new synthetic patient through msp's gateway and
-// returns the pseudonym.
-func recPatient(t *testing.T, c *devup.Consortium, msp string) string {
-	t.Helper()
-	p, err := devnet.NewPatient()
-	if err != nil {
-		t.Fatalf("NewPatient: %v", err)
-	}
-	der, err := base64.StdEncoding.DecodeString(p.PublicKey)
-	if err != nil {
-		t.Fatalf("decode patient key: %v", err)
-	}
-	resp, err := gatewayv1.NewConsentServiceClient(recConn(t, c, msp, "clinician")).
-		RegisterPatient(context.Background(), &gatewayv1.RegisterPatientRequest{PublicKey: der})
-	if err != nil {
-		t.Fatalf("RegisterPatient: %v", err)
-	}
-	return resp.GetPatient().GetPseudonym()
-}
-
-// recDocument returns n bytes of a synthetic document, the same for the
-// same seed.
-func recDocument(seed uint64, n int) []byte {
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 'd', 'o', 'c'}))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
-
-// recSend sends msgs on a new AddRecord stream and returns the outcome.
-func recSend(ctx context.Context, client gatewayv1.RecordServiceClient, msgs ...*gatewayv1.AddRecordRequest) (*gatewayv1.AddRecordResponse, error) {
-	stream, err := client.AddRecord(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range msgs {
-		if err := stream.Send(m); err != nil {
-			// The server ended the call; its status comes with CloseAndRecv.
-			break
-		}
-	}
-	return stream.CloseAndRecv()
-}
-
-// recMeta and recChunk build AddRecord messages.
-func recMeta(md *gatewayv1.RecordMetadata) *gatewayv1.AddRecordRequest {
-	return &gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Metadata{Metadata: md}}
-}
-
-func recChunk(b []byte) *gatewayv1.AddRecordRequest {
-	return &gatewayv1.AddRecordRequest{Part: &gatewayv1.AddRecordRequest_Chunk{Chunk: b}}
-}
-
-// recChunks splits content into chunks of size n.
-func recChunks(content []byte, n int) []*gatewayv1.AddRecordRequest {
-	var out []*gatewayv1.AddRecordRequest
-	for len(content) > 0 {
-		k := min(n, len(content))
-		out = append(out, recChunk(content[:k]))
-		content = content[k:]
-	}
-	return out
-}
-
-// recAdd uploads content as a new record and fails the test on an error.
-func recAdd(t *testing.T, client gatewayv1.RecordServiceClient, md *gatewayv1.RecordMetadata, content []byte) *gatewayv1.AddRecordResponse {
-	t.Helper()
-	resp, err := recSend(context.Background(), client, append([]*gatewayv1.AddRecordRequest{recMeta(md)}, recChunks(content, 1<<20)...)...)
-	if err != nil {
-		t.Fatalf("AddRecord: %v", err)
-	}
-	return resp
-}
+// The helpers only the record, verification and admin tests use are
+// prefixed "rec" so that they cannot clash with the other services' tests
+// in this package; the shared ones are in helpers_test.go.
 
 // recAmend uploads new content for a record.
 func recAmend(ctx context.Context, client gatewayv1.RecordServiceClient, md *gatewayv1.AmendmentMetadata, content []byte) (*gatewayv1.AmendRecordResponse, error) {
@@ -145,89 +33,26 @@ func recAmend(ctx context.Context, client gatewayv1.RecordServiceClient, md *gat
 		return nil, err
 	}
 	msgs := []*gatewayv1.AmendRecordRequest{{Part: &gatewayv1.AmendRecordRequest_Metadata{Metadata: md}}}
-	for len(content) > 0 {
-		k := min(1<<20, len(content))
-		msgs = append(msgs, &gatewayv1.AmendRecordRequest{Part: &gatewayv1.AmendRecordRequest_Chunk{Chunk: content[:k]}})
-		content = content[k:]
+	for c := range slices.Chunk(content, 1<<20) {
+		msgs = append(msgs, &gatewayv1.AmendRecordRequest{Part: &gatewayv1.AmendRecordRequest_Chunk{Chunk: c}})
 	}
-	for _, m := range msgs {
-		if err := stream.Send(m); err != nil {
-			break
-		}
-	}
-	return stream.CloseAndRecv()
-}
-
-// recGet downloads a record version: the header, the content, and the
-// largest chunk seen.
-func recGet(ctx context.Context, client gatewayv1.RecordServiceClient, req *gatewayv1.GetRecordRequest) (*gatewayv1.RecordHeader, []byte, int, error) {
-	stream, err := client.GetRecord(ctx, req)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	header := first.GetHeader()
-	if header == nil {
-		return nil, nil, 0, errors.New("first message is not a header")
-	}
-	var content bytes.Buffer
-	largest := 0
-	for {
-		m, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return header, content.Bytes(), largest, nil
-		}
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		if m.GetHeader() != nil {
-			return nil, nil, 0, errors.New("a second header")
-		}
-		largest = max(largest, len(m.GetChunk()))
-		content.Write(m.GetChunk())
-	}
-}
-
-// recTreat is a GetRecord request for treatment, within a care
-// relationship.
-func recTreat(recordID string, version uint32) *gatewayv1.GetRecordRequest {
-	return &gatewayv1.GetRecordRequest{RecordId: recordID, Version: version, Purpose: gatewayv1.PurposeOfUse_PURPOSE_OF_USE_TREAT, CareRelationship: true}
-}
-
-// recCode fails the test unless err has the wanted code and, if want is
-// not empty, a message containing it.
-func recCode(t *testing.T, err error, code codes.Code, want string) {
-	t.Helper()
-	if status.Code(err) != code {
-		t.Fatalf("error = %v, want code %v", err, code)
-	}
-	if want != "" && !strings.Contains(status.Convert(err).Message(), want) {
-		t.Fatalf("error message = %q, want it to contain %q", status.Convert(err).Message(), want)
-	}
-}
-
-// recMetadata is valid metadata for a normal-confidentiality record.
-func recMetadata(recordID, patient string) *gatewayv1.RecordMetadata {
-	return &gatewayv1.RecordMetadata{RecordId: recordID, Patient: patient, DocType: "11506-3", Confidentiality: gatewayv1.Confidentiality_CONFIDENTIALITY_N}
+	return sendAll(stream, msgs)
 }
 
 var recTxID = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func TestAddRecordAndGetRecordRoundTripFiveMebibytes(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	client := recRecords(t, c, devnet.HospitalA, "clinician")
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	client := f.records(t, devnet.HospitalA, "clinician")
 
-	content := recDocument(1, 5<<20)
+	content := document(1, 5<<20)
 	sum := sha256.Sum256(content)
-	md := recMetadata("", patient)
+	md := recordMetadata("", patient)
 	md.ContentSha256 = sum[:]
-	added := recAdd(t, client, md, content)
+	added := addRecord(t, client, md, content)
 
 	ev := added.GetEvidence()
 	if !regexp.MustCompile(`^r-[0-9a-f]{24}$`).MatchString(ev.GetRecordId()) {
@@ -254,7 +79,7 @@ func TestAddRecordAndGetRecordRoundTripFiveMebibytes(t *testing.T) {
 		t.Errorf("the content does not check against its receipt: %v, %v", res.Match, err)
 	}
 
-	header, got, largest, err := recGet(ctx, client, recTreat(ev.GetRecordId(), 0))
+	header, got, largest, err := getRecord(ctx, client, readRequest(ev.GetRecordId(), 0))
 	if err != nil {
 		t.Fatalf("GetRecord: %v", err)
 	}
@@ -269,7 +94,7 @@ func TestAddRecordAndGetRecordRoundTripFiveMebibytes(t *testing.T) {
 	}
 
 	// Version 1 named explicitly is the same version, logged again.
-	header1, got1, _, err := recGet(ctx, client, recTreat(ev.GetRecordId(), 1))
+	header1, got1, _, err := getRecord(ctx, client, readRequest(ev.GetRecordId(), 1))
 	if err != nil || !bytes.Equal(got1, content) || header1.GetAccessTxId() == header.GetAccessTxId() {
 		t.Errorf("GetRecord version 1: %v, equal %v, access tx %s after %s", err, bytes.Equal(got1, content), header1.GetAccessTxId(), header.GetAccessTxId())
 	}
@@ -286,20 +111,20 @@ func TestAddRecordAndGetRecordRoundTripFiveMebibytes(t *testing.T) {
 
 func TestAddRecordRefusesBadInputAndStoresNothing(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	doc := recDocument(2, 1000)
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	doc := document(2, 1000)
 	sum := sha256.Sum256(doc)
 	otherSum := sha256.Sum256([]byte("another synthetic document"))
 	unregistered := "pt-" + strings.Repeat("ab", 20)
 
 	meta := func(id string, change func(md *gatewayv1.RecordMetadata)) *gatewayv1.AddRecordRequest {
-		md := recMetadata(id, patient)
+		md := recordMetadata(id, patient)
 		if change != nil {
 			change(md)
 		}
-		return recMeta(md)
+		return metadataMsg(md)
 	}
 	tests := map[string]struct {
 		user string
@@ -314,49 +139,49 @@ func TestAddRecordRefusesBadInputAndStoresNothing(t *testing.T) {
 			msgs: nil, code: codes.InvalidArgument, want: "metadata: must be the first message",
 		},
 		"content before the metadata is refused": {
-			id: "bad-first", msgs: []*gatewayv1.AddRecordRequest{recChunk(doc), meta("bad-first", nil)},
+			id: "bad-first", msgs: []*gatewayv1.AddRecordRequest{chunkMsg(doc), meta("bad-first", nil)},
 			code: codes.InvalidArgument, want: "metadata: must be the first message",
 		},
 		"a second metadata message is refused": {
-			id: "bad-second-meta", msgs: []*gatewayv1.AddRecordRequest{meta("bad-second-meta", nil), recChunk(doc), meta("bad-second-meta", nil)},
+			id: "bad-second-meta", msgs: []*gatewayv1.AddRecordRequest{meta("bad-second-meta", nil), chunkMsg(doc), meta("bad-second-meta", nil)},
 			code: codes.InvalidArgument, want: "metadata: exactly once",
 		},
 		"a malformed record ID is refused": {
-			msgs: []*gatewayv1.AddRecordRequest{meta("no spaces allowed", nil), recChunk(doc)},
+			msgs: []*gatewayv1.AddRecordRequest{meta("no spaces allowed", nil), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.record_id",
 		},
 		"a malformed patient pseudonym is refused": {
-			id: "bad-patient", msgs: []*gatewayv1.AddRecordRequest{meta("bad-patient", func(md *gatewayv1.RecordMetadata) { md.Patient = "patient-1" }), recChunk(doc)},
+			id: "bad-patient", msgs: []*gatewayv1.AddRecordRequest{meta("bad-patient", func(md *gatewayv1.RecordMetadata) { md.Patient = "patient-1" }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.patient",
 		},
 		"an unregistered patient is not found": {
-			id: "bad-unregistered", msgs: []*gatewayv1.AddRecordRequest{meta("bad-unregistered", func(md *gatewayv1.RecordMetadata) { md.Patient = unregistered }), recChunk(doc)},
+			id: "bad-unregistered", msgs: []*gatewayv1.AddRecordRequest{meta("bad-unregistered", func(md *gatewayv1.RecordMetadata) { md.Patient = unregistered }), chunkMsg(doc)},
 			code: codes.NotFound,
 		},
 		"a LOINC code with a wrong check digit is refused": {
-			id: "bad-doctype", msgs: []*gatewayv1.AddRecordRequest{meta("bad-doctype", func(md *gatewayv1.RecordMetadata) { md.DocType = "11506-4" }), recChunk(doc)},
+			id: "bad-doctype", msgs: []*gatewayv1.AddRecordRequest{meta("bad-doctype", func(md *gatewayv1.RecordMetadata) { md.DocType = "11506-4" }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.doc_type",
 		},
 		"an unspecified confidentiality is refused": {
-			id: "bad-conf", msgs: []*gatewayv1.AddRecordRequest{meta("bad-conf", func(md *gatewayv1.RecordMetadata) { md.Confidentiality = 0 }), recChunk(doc)},
+			id: "bad-conf", msgs: []*gatewayv1.AddRecordRequest{meta("bad-conf", func(md *gatewayv1.RecordMetadata) { md.Confidentiality = 0 }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.confidentiality",
 		},
 		"an unknown confidentiality number is refused": {
-			id: "bad-conf-number", msgs: []*gatewayv1.AddRecordRequest{meta("bad-conf-number", func(md *gatewayv1.RecordMetadata) { md.Confidentiality = 42 }), recChunk(doc)},
+			id: "bad-conf-number", msgs: []*gatewayv1.AddRecordRequest{meta("bad-conf-number", func(md *gatewayv1.RecordMetadata) { md.Confidentiality = 42 }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.confidentiality",
 		},
 		"a client's derived_from is refused": {
 			id: "bad-derived", msgs: []*gatewayv1.AddRecordRequest{meta("bad-derived", func(md *gatewayv1.RecordMetadata) {
 				md.DerivedFrom = &gatewayv1.DerivedFrom{Custodian: devnet.HospitalB, RecordId: "src-1", Version: 1}
-			}), recChunk(doc)},
+			}), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.derived_from",
 		},
 		"a content_sha256 that is not 32 bytes is refused": {
-			id: "bad-sum-length", msgs: []*gatewayv1.AddRecordRequest{meta("bad-sum-length", func(md *gatewayv1.RecordMetadata) { md.ContentSha256 = sum[:31] }), recChunk(doc)},
+			id: "bad-sum-length", msgs: []*gatewayv1.AddRecordRequest{meta("bad-sum-length", func(md *gatewayv1.RecordMetadata) { md.ContentSha256 = sum[:31] }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.content_sha256",
 		},
 		"content that does not hash to content_sha256 is refused": {
-			id: "bad-sum", msgs: []*gatewayv1.AddRecordRequest{meta("bad-sum", func(md *gatewayv1.RecordMetadata) { md.ContentSha256 = otherSum[:] }), recChunk(doc)},
+			id: "bad-sum", msgs: []*gatewayv1.AddRecordRequest{meta("bad-sum", func(md *gatewayv1.RecordMetadata) { md.ContentSha256 = otherSum[:] }), chunkMsg(doc)},
 			code: codes.InvalidArgument, want: "metadata.content_sha256",
 		},
 		"empty content is refused": {
@@ -364,55 +189,52 @@ func TestAddRecordRefusesBadInputAndStoresNothing(t *testing.T) {
 			code: codes.InvalidArgument, want: "chunk",
 		},
 		"an empty chunk is refused": {
-			id: "bad-empty-chunk", msgs: []*gatewayv1.AddRecordRequest{meta("bad-empty-chunk", nil), recChunk(doc), recChunk(nil)},
+			id: "bad-empty-chunk", msgs: []*gatewayv1.AddRecordRequest{meta("bad-empty-chunk", nil), chunkMsg(doc), chunkMsg(nil)},
 			code: codes.InvalidArgument, want: "chunk",
 		},
 		"a confidentiality above the caller's clearance is refused": {
-			user: "clinician-l", id: "bad-clearance", msgs: []*gatewayv1.AddRecordRequest{meta("bad-clearance", nil), recChunk(doc)},
+			user: "clinician-l", id: "bad-clearance", msgs: []*gatewayv1.AddRecordRequest{meta("bad-clearance", nil), chunkMsg(doc)},
 			code: codes.PermissionDenied, want: "clearance",
 		},
 		"a researcher may not add records": {
-			user: "researcher", id: "bad-role", msgs: []*gatewayv1.AddRecordRequest{meta("bad-role", nil), recChunk(doc)},
+			user: "researcher", id: "bad-role", msgs: []*gatewayv1.AddRecordRequest{meta("bad-role", nil), chunkMsg(doc)},
 			code: codes.PermissionDenied,
 		},
 		"an auditor may not add records": {
-			user: "auditor", id: "bad-auditor", msgs: []*gatewayv1.AddRecordRequest{meta("bad-auditor", nil), recChunk(doc)},
+			user: "auditor", id: "bad-auditor", msgs: []*gatewayv1.AddRecordRequest{meta("bad-auditor", nil), chunkMsg(doc)},
 			code: codes.PermissionDenied,
 		},
 	}
-	officer := recRecords(t, c, devnet.HospitalA, "officer")
+	officer := f.records(t, devnet.HospitalA, "officer")
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			user := tc.user
-			if user == "" {
-				user = "clinician"
-			}
-			_, err := recSend(ctx, recRecords(t, c, devnet.HospitalA, user), tc.msgs...)
-			recCode(t, err, tc.code, tc.want)
+			user := cmp.Or(tc.user, "clinician")
+			_, err := sendAdd(ctx, f.records(t, devnet.HospitalA, user), tc.msgs...)
+			wantCode(t, err, tc.code, tc.want)
 			if tc.id == "" {
 				return
 			}
 			// Nothing on the ledger, nothing in the store: the ID is free
 			// for a valid upload.
 			_, err = officer.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: tc.id})
-			recCode(t, err, codes.NotFound, "")
-			recAdd(t, officer, recMetadata(tc.id, patient), doc)
+			wantCode(t, err, codes.NotFound, "")
+			addRecord(t, officer, recordMetadata(tc.id, patient), doc)
 		})
 	}
 
 	t.Run("a chunk above 4 MiB is refused and nothing is stored", func(t *testing.T) {
-		_, err := recSend(ctx, officer, recMeta(recMetadata("bad-big-chunk", patient)), recChunk(make([]byte, 4<<20+1)))
+		_, err := sendAdd(ctx, officer, metadataMsg(recordMetadata("bad-big-chunk", patient)), chunkMsg(make([]byte, 4<<20+1)))
 		if code := status.Code(err); code != codes.InvalidArgument && code != codes.ResourceExhausted {
 			t.Fatalf("error = %v, want INVALID_ARGUMENT or RESOURCE_EXHAUSTED", err)
 		}
-		recAdd(t, officer, recMetadata("bad-big-chunk", patient), doc)
+		addRecord(t, officer, recordMetadata("bad-big-chunk", patient), doc)
 	})
 
 	t.Run("a record ID already taken is refused and the first record is unchanged", func(t *testing.T) {
-		first := recAdd(t, officer, recMetadata("taken-1", patient), doc)
-		_, err := recSend(ctx, officer, recMeta(recMetadata("taken-1", patient)), recChunk([]byte("another synthetic document")))
-		recCode(t, err, codes.AlreadyExists, "")
-		_, got, _, err := recGet(ctx, officer, recTreat("taken-1", 0))
+		first := addRecord(t, officer, recordMetadata("taken-1", patient), doc)
+		_, err := sendAdd(ctx, officer, metadataMsg(recordMetadata("taken-1", patient)), chunkMsg([]byte("another synthetic document")))
+		wantCode(t, err, codes.AlreadyExists, "")
+		_, got, _, err := getRecord(ctx, officer, readRequest("taken-1", 0))
 		if err != nil || !bytes.Equal(got, doc) {
 			t.Fatalf("GetRecord after a refused duplicate: %v, content equal %v", err, bytes.Equal(got, doc))
 		}
@@ -423,33 +245,28 @@ func TestAddRecordRefusesBadInputAndStoresNothing(t *testing.T) {
 	})
 
 	t.Run("a caller outside the wallet is refused", func(t *testing.T) {
-		conn, err := c.Stranger(ctx, devnet.HospitalA)
-		if err != nil {
-			t.Fatalf("Stranger: %v", err)
-		}
-		defer conn.Close()
-		_, err = recSend(ctx, gatewayv1.NewRecordServiceClient(conn), recMeta(recMetadata("bad-stranger", patient)), recChunk(doc))
-		recCode(t, err, codes.PermissionDenied, "")
+		_, err := sendAdd(ctx, f.records(t, devnet.HospitalA, ""), metadataMsg(recordMetadata("bad-stranger", patient)), chunkMsg(doc))
+		wantCode(t, err, codes.PermissionDenied, "")
 		_, err = officer.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: "bad-stranger"})
-		recCode(t, err, codes.NotFound, "")
+		wantCode(t, err, codes.NotFound, "")
 	})
 }
 
 func TestGetRecordHidesAndRefuses(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	officer := recRecords(t, c, devnet.HospitalA, "officer")
-	doc := recDocument(3, 2000)
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	officer := f.records(t, devnet.HospitalA, "officer")
+	doc := document(3, 2000)
 
-	restricted := recMetadata("restricted-1", patient)
+	restricted := recordMetadata("restricted-1", patient)
 	restricted.Confidentiality = gatewayv1.Confidentiality_CONFIDENTIALITY_R
-	recAdd(t, officer, restricted, doc)
-	recAdd(t, officer, recMetadata("normal-1", patient), doc)
+	addRecord(t, officer, restricted, doc)
+	addRecord(t, officer, recordMetadata("normal-1", patient), doc)
 
-	_, _, _, err := recGet(ctx, recRecords(t, c, devnet.HospitalA, "clinician-l"), recTreat("no-such-record", 0))
-	recCode(t, err, codes.NotFound, "")
+	_, _, _, err := getRecord(ctx, f.records(t, devnet.HospitalA, "clinician-l"), readRequest("no-such-record", 0))
+	wantCode(t, err, codes.NotFound, "")
 	missing := strings.ReplaceAll(status.Convert(err).Message(), "no-such-record", "ID")
 
 	tests := map[string]struct {
@@ -461,28 +278,28 @@ func TestGetRecordHidesAndRefuses(t *testing.T) {
 		asMissing bool
 	}{
 		"a record above the caller's clearance is not found": {
-			msp: devnet.HospitalA, user: "clinician-l", req: recTreat("restricted-1", 0), code: codes.NotFound, asMissing: true,
+			msp: devnet.HospitalA, user: "clinician-l", req: readRequest("restricted-1", 0), code: codes.NotFound, asMissing: true,
 		},
 		"a record above the caller's clearance is not found by version either": {
-			msp: devnet.HospitalA, user: "clinician", req: recTreat("restricted-1", 1), code: codes.NotFound, asMissing: true,
+			msp: devnet.HospitalA, user: "clinician", req: readRequest("restricted-1", 1), code: codes.NotFound, asMissing: true,
 		},
 		"another organisation's record is not found": {
-			msp: devnet.HospitalB, user: "clinician", req: recTreat("normal-1", 0), code: codes.NotFound, asMissing: true,
+			msp: devnet.HospitalB, user: "clinician", req: readRequest("normal-1", 0), code: codes.NotFound, asMissing: true,
 		},
 		"a version that does not exist is not found": {
-			msp: devnet.HospitalA, user: "clinician", req: recTreat("normal-1", 2), code: codes.NotFound,
+			msp: devnet.HospitalA, user: "clinician", req: readRequest("normal-1", 2), code: codes.NotFound,
 		},
 		"a researcher may not read records": {
-			msp: devnet.HospitalA, user: "researcher", req: recTreat("normal-1", 0), code: codes.PermissionDenied,
+			msp: devnet.HospitalA, user: "researcher", req: readRequest("normal-1", 0), code: codes.PermissionDenied,
 		},
 		"an admin may not read records": {
-			msp: devnet.HospitalA, user: "admin", req: recTreat("normal-1", 0), code: codes.PermissionDenied,
+			msp: devnet.HospitalA, user: "admin", req: readRequest("normal-1", 0), code: codes.PermissionDenied,
 		},
 		"a malformed record ID is refused": {
-			msp: devnet.HospitalA, user: "clinician", req: recTreat("x", 0), code: codes.InvalidArgument, want: "record_id",
+			msp: devnet.HospitalA, user: "clinician", req: readRequest("x", 0), code: codes.InvalidArgument, want: "record_id",
 		},
 		"a version above the ledger's range is refused": {
-			msp: devnet.HospitalA, user: "clinician", req: recTreat("normal-1", 1_000_001), code: codes.InvalidArgument, want: "version",
+			msp: devnet.HospitalA, user: "clinician", req: readRequest("normal-1", 1_000_001), code: codes.InvalidArgument, want: "version",
 		},
 		"an unspecified purpose is refused": {
 			msp: devnet.HospitalA, user: "clinician", req: &gatewayv1.GetRecordRequest{RecordId: "normal-1"}, code: codes.InvalidArgument, want: "purpose",
@@ -493,8 +310,8 @@ func TestGetRecordHidesAndRefuses(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, _, _, err := recGet(ctx, recRecords(t, c, tc.msp, tc.user), tc.req)
-			recCode(t, err, tc.code, tc.want)
+			_, _, _, err := getRecord(ctx, f.records(t, tc.msp, tc.user), tc.req)
+			wantCode(t, err, tc.code, tc.want)
 			if tc.asMissing {
 				got := strings.ReplaceAll(status.Convert(err).Message(), tc.req.GetRecordId(), "ID")
 				if got != missing {
@@ -505,7 +322,7 @@ func TestGetRecordHidesAndRefuses(t *testing.T) {
 	}
 
 	t.Run("the records officer reads the restricted record", func(t *testing.T) {
-		_, got, _, err := recGet(ctx, officer, recTreat("restricted-1", 0))
+		_, got, _, err := getRecord(ctx, officer, readRequest("restricted-1", 0))
 		if err != nil || !bytes.Equal(got, doc) {
 			t.Fatalf("GetRecord: %v, content equal %v", err, bytes.Equal(got, doc))
 		}
@@ -514,14 +331,14 @@ func TestGetRecordHidesAndRefuses(t *testing.T) {
 
 func TestAmendRecordAndRecordHistory(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	client := recRecords(t, c, devnet.HospitalA, "clinician")
-	v1 := recDocument(4, 3000)
-	v2 := recDocument(5, 70_000)
-	v3 := recDocument(6, 10)
-	recAdd(t, client, recMetadata("amended-1", patient), v1)
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	client := f.records(t, devnet.HospitalA, "clinician")
+	v1 := document(4, 3000)
+	v2 := document(5, 70_000)
+	v3 := document(6, 10)
+	addRecord(t, client, recordMetadata("amended-1", patient), v1)
 
 	sum2 := sha256.Sum256(v2)
 	amended, err := recAmend(ctx, client, &gatewayv1.AmendmentMetadata{RecordId: "amended-1", Reason: gatewayv1.AmendmentReason_AMENDMENT_REASON_CORRECTION, ContentSha256: sum2[:]}, v2)
@@ -540,7 +357,7 @@ func TestAmendRecordAndRecordHistory(t *testing.T) {
 	}
 
 	for version, want := range map[uint32][]byte{0: v3, 1: v1, 2: v2, 3: v3} {
-		header, got, _, err := recGet(ctx, client, recTreat("amended-1", version))
+		header, got, _, err := getRecord(ctx, client, readRequest("amended-1", version))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("GetRecord version %d: %v, content equal %v", version, err, bytes.Equal(got, want))
 		}
@@ -610,16 +427,13 @@ func TestAmendRecordAndRecordHistory(t *testing.T) {
 	}
 	for name, tc := range historyTests {
 		t.Run(name, func(t *testing.T) {
-			user := tc.user
-			if user == "" {
-				user = "clinician"
-			}
-			_, err := recRecords(t, c, devnet.HospitalA, user).RecordHistory(ctx, tc.req)
-			recCode(t, err, tc.code, tc.want)
+			user := cmp.Or(tc.user, "clinician")
+			_, err := f.records(t, devnet.HospitalA, user).RecordHistory(ctx, tc.req)
+			wantCode(t, err, tc.code, tc.want)
 		})
 	}
 
-	otherDoc := recDocument(7, 500)
+	otherDoc := document(7, 500)
 	otherSum := sha256.Sum256([]byte("not the content"))
 	amendTests := map[string]struct {
 		msp, user string
@@ -665,19 +479,13 @@ func TestAmendRecordAndRecordHistory(t *testing.T) {
 	}
 	for name, tc := range amendTests {
 		t.Run(name, func(t *testing.T) {
-			msp, user := tc.msp, tc.user
-			if msp == "" {
-				msp = devnet.HospitalA
-			}
-			if user == "" {
-				user = "clinician"
-			}
-			_, err := recAmend(ctx, recRecords(t, c, msp, user), tc.md, tc.content)
-			recCode(t, err, tc.code, tc.want)
+			msp, user := cmp.Or(tc.msp, devnet.HospitalA), cmp.Or(tc.user, "clinician")
+			_, err := recAmend(ctx, f.records(t, msp, user), tc.md, tc.content)
+			wantCode(t, err, tc.code, tc.want)
 			if n := len(history(t)); n != 3 {
 				t.Fatalf("after a refused amendment the history holds %d versions, want 3", n)
 			}
-			_, got, _, err := recGet(ctx, client, recTreat("amended-1", 0))
+			_, got, _, err := getRecord(ctx, client, readRequest("amended-1", 0))
 			if err != nil || !bytes.Equal(got, v3) {
 				t.Fatalf("after a refused amendment the latest content changed: %v", err)
 			}
@@ -687,14 +495,14 @@ func TestAmendRecordAndRecordHistory(t *testing.T) {
 
 func TestEraseRecord(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	officer := recRecords(t, c, devnet.HospitalA, "officer")
-	clinician := recRecords(t, c, devnet.HospitalA, "clinician")
-	doc := recDocument(8, 4000)
-	added := recAdd(t, clinician, recMetadata("erase-1", patient), doc)
-	if _, err := recAmend(ctx, clinician, &gatewayv1.AmendmentMetadata{RecordId: "erase-1", Reason: gatewayv1.AmendmentReason_AMENDMENT_REASON_ADDENDUM}, recDocument(9, 10)); err != nil {
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	officer := f.records(t, devnet.HospitalA, "officer")
+	clinician := f.records(t, devnet.HospitalA, "clinician")
+	doc := document(8, 4000)
+	added := addRecord(t, clinician, recordMetadata("erase-1", patient), doc)
+	if _, err := recAmend(ctx, clinician, &gatewayv1.AmendmentMetadata{RecordId: "erase-1", Reason: gatewayv1.AmendmentReason_AMENDMENT_REASON_ADDENDUM}, document(9, 10)); err != nil {
 		t.Fatalf("AmendRecord: %v", err)
 	}
 
@@ -722,16 +530,10 @@ func TestEraseRecord(t *testing.T) {
 	}
 	for name, tc := range refused {
 		t.Run(name, func(t *testing.T) {
-			msp, user := tc.msp, tc.user
-			if msp == "" {
-				msp = devnet.HospitalA
-			}
-			if user == "" {
-				user = "officer"
-			}
-			_, err := recRecords(t, c, msp, user).EraseRecord(ctx, tc.req)
-			recCode(t, err, tc.code, tc.want)
-			if _, got, _, err := recGet(ctx, clinician, recTreat("erase-1", 1)); err != nil || !bytes.Equal(got, doc) {
+			msp, user := cmp.Or(tc.msp, devnet.HospitalA), cmp.Or(tc.user, "officer")
+			_, err := f.records(t, msp, user).EraseRecord(ctx, tc.req)
+			wantCode(t, err, tc.code, tc.want)
+			if _, got, _, err := getRecord(ctx, clinician, readRequest("erase-1", 1)); err != nil || !bytes.Equal(got, doc) {
 				t.Fatalf("after a refused erasure the record cannot be read: %v", err)
 			}
 		})
@@ -748,13 +550,13 @@ func TestEraseRecord(t *testing.T) {
 	}
 
 	for _, version := range []uint32{0, 1, 2} {
-		_, _, _, err := recGet(ctx, clinician, recTreat("erase-1", version))
-		recCode(t, err, codes.FailedPrecondition, "")
+		_, _, _, err := getRecord(ctx, clinician, readRequest("erase-1", version))
+		wantCode(t, err, codes.FailedPrecondition, "")
 		_, err = clinician.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: "erase-1", Version: version})
-		recCode(t, err, codes.FailedPrecondition, "erased")
+		wantCode(t, err, codes.FailedPrecondition, "erased")
 	}
 	_, err = officer.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: "erase-1", Reason: gatewayv1.ErasureReason_ERASURE_REASON_LEGAL_ORDER})
-	recCode(t, err, codes.FailedPrecondition, "")
+	wantCode(t, err, codes.FailedPrecondition, "")
 
 	page, err := clinician.RecordHistory(ctx, &gatewayv1.RecordHistoryRequest{RecordId: "erase-1"})
 	if err != nil || len(page.GetVersions()) != 2 {
@@ -774,21 +576,10 @@ func TestEraseRecordFinishesAnInterruptedErasure(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	c, err := devup.Start(ctx, dir)
-	if err != nil {
-		t.Fatalf("devup.Start: %v", err)
-	}
-	patient := recPatient(t, c, devnet.HospitalA)
-	doc := recDocument(10, 100)
-	conn, err := c.Dial(ctx, devnet.HospitalA, "clinician")
-	if err != nil {
-		t.Fatal(err)
-	}
-	recAdd(t, gatewayv1.NewRecordServiceClient(conn), recMetadata("interrupted-1", patient), doc)
-	conn.Close()
-	if err := c.Close(); err != nil {
-		t.Fatalf("close consortium: %v", err)
-	}
+	f := startFixture(t, dir)
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	addRecord(t, f.records(t, devnet.HospitalA, "clinician"), recordMetadata("interrupted-1", patient), document(10, 100))
+	f.close(t)
 
 	// The ledger erases the record, as an EraseRecord whose store erasure
 	// never ran would have left it: submitted directly, by another records
@@ -808,14 +599,14 @@ func TestEraseRecordFinishesAnInterruptedErasure(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c = recRestart(t, dir)
-	officer := recRecords(t, c, devnet.HospitalA, "officer")
-	clinician := recRecords(t, c, devnet.HospitalA, "clinician")
+	f = startFixture(t, dir)
+	officer := f.records(t, devnet.HospitalA, "officer")
+	clinician := f.records(t, devnet.HospitalA, "clinician")
 	// The ledger refuses reads already, before the store is shredded.
-	_, _, _, err = recGet(ctx, clinician, recTreat("interrupted-1", 0))
-	recCode(t, err, codes.FailedPrecondition, "")
+	_, _, _, err = getRecord(ctx, clinician, readRequest("interrupted-1", 0))
+	wantCode(t, err, codes.FailedPrecondition, "")
 	_, err = clinician.GetReceipt(ctx, &gatewayv1.GetReceiptRequest{RecordId: "interrupted-1"})
-	recCode(t, err, codes.FailedPrecondition, "")
+	wantCode(t, err, codes.FailedPrecondition, "")
 
 	// The retried EraseRecord shreds the store and succeeds ...
 	erased, err := officer.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: "interrupted-1", Reason: gatewayv1.ErasureReason_ERASURE_REASON_PATIENT_REQUEST})
@@ -827,33 +618,18 @@ func TestEraseRecordFinishesAnInterruptedErasure(t *testing.T) {
 	}
 	// ... once: the store is shredded now, so the next one is refused.
 	_, err = officer.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: "interrupted-1", Reason: gatewayv1.ErasureReason_ERASURE_REASON_PATIENT_REQUEST})
-	recCode(t, err, codes.FailedPrecondition, "")
+	wantCode(t, err, codes.FailedPrecondition, "")
 	// A clinician still may not erase, even to finish a shredding.
 	_, err = clinician.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: "interrupted-1", Reason: gatewayv1.ErasureReason_ERASURE_REASON_PATIENT_REQUEST})
-	recCode(t, err, codes.PermissionDenied, "")
-}
-
-// recRestart reopens the consortium in dir for the rest of the test.
-func recRestart(t *testing.T, dir string) *devup.Consortium {
-	t.Helper()
-	c, err := devup.Start(context.Background(), dir)
-	if err != nil {
-		t.Fatalf("devup.Start again: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := c.Close(); err != nil {
-			t.Errorf("close consortium: %v", err)
-		}
-	})
-	return c
+	wantCode(t, err, codes.PermissionDenied, "")
 }
 
 func TestGetReceiptRefusesBadInput(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	recAdd(t, recRecords(t, c, devnet.HospitalA, "clinician"), recMetadata("receipt-1", patient), recDocument(11, 100))
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	addRecord(t, f.records(t, devnet.HospitalA, "clinician"), recordMetadata("receipt-1", patient), document(11, 100))
 
 	tests := map[string]struct {
 		msp, user string
@@ -870,15 +646,9 @@ func TestGetReceiptRefusesBadInput(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			msp, user := tc.msp, tc.user
-			if msp == "" {
-				msp = devnet.HospitalA
-			}
-			if user == "" {
-				user = "clinician"
-			}
-			resp, err := recRecords(t, c, msp, user).GetReceipt(ctx, tc.req)
-			recCode(t, err, tc.code, tc.want)
+			msp, user := cmp.Or(tc.msp, devnet.HospitalA), cmp.Or(tc.user, "clinician")
+			resp, err := f.records(t, msp, user).GetReceipt(ctx, tc.req)
+			wantCode(t, err, tc.code, tc.want)
 			if resp != nil {
 				t.Errorf("a refused GetReceipt answered %v", resp)
 			}

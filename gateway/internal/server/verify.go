@@ -65,7 +65,7 @@ func (v *verificationService) VerifyDocument(stream grpc.ClientStreamingServer[g
 	var commitment string
 	if target.GetCommitment() != "" {
 		if err := domain.CheckHash32("target.commitment", target.GetCommitment()); err != nil {
-			return domainInvalid(err)
+			return argStatus(err)
 		}
 		if err := verifyNoContent(stream.Recv); err != nil {
 			return err

@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,34 +28,26 @@ func recVerify(ctx context.Context, client gatewayv1.VerificationServiceClient, 
 	if target != nil {
 		msgs = append(msgs, &gatewayv1.VerifyDocumentRequest{Part: &gatewayv1.VerifyDocumentRequest_Target{Target: target}})
 	}
-	for len(content) > 0 {
-		k := min(100<<10, len(content))
-		msgs = append(msgs, &gatewayv1.VerifyDocumentRequest{Part: &gatewayv1.VerifyDocumentRequest_Chunk{Chunk: content[:k]}})
-		content = content[k:]
+	for c := range slices.Chunk(content, 100<<10) {
+		msgs = append(msgs, &gatewayv1.VerifyDocumentRequest{Part: &gatewayv1.VerifyDocumentRequest_Chunk{Chunk: c}})
 	}
-	msgs = append(msgs, extra...)
-	for _, m := range msgs {
-		if err := stream.Send(m); err != nil {
-			break
-		}
-	}
-	return stream.CloseAndRecv()
+	return sendAll(stream, append(msgs, extra...))
 }
 
 func TestVerifyDocument(t *testing.T) {
 	t.Parallel()
-	c := recConsortium(t)
+	f := newFixture(t)
 	ctx := context.Background()
-	patient := recPatient(t, c, devnet.HospitalA)
-	clinician := recRecords(t, c, devnet.HospitalA, "clinician")
-	officer := recRecords(t, c, devnet.HospitalA, "officer")
-	doc := recDocument(20, 300_000)
-	added := recAdd(t, clinician, recMetadata("verify-1", patient), doc)
+	patient := f.register(t, devnet.HospitalA).Pseudonym
+	clinician := f.records(t, devnet.HospitalA, "clinician")
+	officer := f.records(t, devnet.HospitalA, "officer")
+	doc := document(20, 300_000)
+	added := addRecord(t, clinician, recordMetadata("verify-1", patient), doc)
 	rc := added.GetReceipt()
-	restricted := recMetadata("verify-r", patient)
+	restricted := recordMetadata("verify-r", patient)
 	restricted.Confidentiality = gatewayv1.Confidentiality_CONFIDENTIALITY_R
-	restrictedDoc := recDocument(21, 100)
-	restrictedRc := recAdd(t, officer, restricted, restrictedDoc).GetReceipt()
+	restrictedDoc := document(21, 100)
+	restrictedRc := addRecord(t, officer, restricted, restrictedDoc).GetReceipt()
 
 	tampered := bytes.Clone(doc)
 	tampered[len(tampered)/2] ^= 0x01
@@ -110,14 +104,8 @@ func TestVerifyDocument(t *testing.T) {
 	}
 	for name, tc := range verdicts {
 		t.Run(name, func(t *testing.T) {
-			msp, user := tc.msp, tc.user
-			if msp == "" {
-				msp = devnet.HospitalA
-			}
-			if user == "" {
-				user = "clinician"
-			}
-			resp, err := recVerify(ctx, gatewayv1.NewVerificationServiceClient(recConn(t, c, msp, user)), tc.target, tc.content)
+			msp, user := cmp.Or(tc.msp, devnet.HospitalA), cmp.Or(tc.user, "clinician")
+			resp, err := recVerify(ctx, f.verification(t, msp, user), tc.target, tc.content)
 			if err != nil {
 				t.Fatalf("VerifyDocument: %v", err)
 			}
@@ -190,12 +178,9 @@ func TestVerifyDocument(t *testing.T) {
 	}
 	for name, tc := range refused {
 		t.Run(name, func(t *testing.T) {
-			user := tc.user
-			if user == "" {
-				user = "clinician"
-			}
-			resp, err := recVerify(ctx, gatewayv1.NewVerificationServiceClient(recConn(t, c, devnet.HospitalA, user)), tc.target, tc.content, tc.extra...)
-			recCode(t, err, tc.code, tc.want)
+			user := cmp.Or(tc.user, "clinician")
+			resp, err := recVerify(ctx, f.verification(t, devnet.HospitalA, user), tc.target, tc.content, tc.extra...)
+			wantCode(t, err, tc.code, tc.want)
 			if resp != nil {
 				t.Errorf("a refused call answered %v", resp)
 			}
@@ -206,7 +191,7 @@ func TestVerifyDocument(t *testing.T) {
 		if _, err := officer.EraseRecord(ctx, &gatewayv1.EraseRecordRequest{RecordId: "verify-r", Reason: gatewayv1.ErasureReason_ERASURE_REASON_ENTERED_IN_ERROR}); err != nil {
 			t.Fatalf("EraseRecord: %v", err)
 		}
-		resp, err := recVerify(ctx, gatewayv1.NewVerificationServiceClient(recConn(t, c, devnet.HospitalA, "officer")), &gatewayv1.VerifyTarget{Receipt: restrictedRc}, restrictedDoc)
+		resp, err := recVerify(ctx, f.verification(t, devnet.HospitalA, "officer"), &gatewayv1.VerifyTarget{Receipt: restrictedRc}, restrictedDoc)
 		if err != nil {
 			t.Fatalf("VerifyDocument: %v", err)
 		}
