@@ -69,6 +69,22 @@ network-down: ## Stop the Fabric test network's processes and remove its generat
 network-status: ## Show the Fabric test network's processes, health and chaincode
 	test-network/status.sh
 
+# test-fabric brings the test network up (or reuses a running one: up is
+# idempotent; down then stops it too), runs the Fabric ledger conformance
+# suite and the end-to-end scenarios against it, and takes the network
+# down again, also when the tests fail. MEDPROV_FABRIC=1 makes a missing
+# network a failure instead of a skip. -p 1: the conformance suite counts
+# every event in a window of the channel, so the scenarios' gateways must
+# not write to it at the same time.
+.PHONY: test-fabric
+test-fabric: ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin), run the Fabric tests against it, stop it
+	@test -n "$(FABRIC_BIN)" || { echo "test-fabric: set FABRIC_BIN to the folder of Fabric 3.x's peer binary (docs/fabric-network.md)"; exit 2; }
+	@export FABRIC_BIN="$(FABRIC_BIN)"; status=0; \
+	  { test-network/up.sh && test-network/deploy.sh && \
+	    MEDPROV_FABRIC=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run Fabric ./gateway/internal/ledger/ ./internal/scenario/; } || status=$$?; \
+	  test-network/down.sh || { [ $$status -ne 0 ] || status=1; }; \
+	  exit $$status
+
 # Code generation for api/ (see api/README.md). The tools are pinned here and
 # installed by api/tools.sh into .tools/bin (git-ignored) when missing or
 # pinned differently. protoc-gen-go and the grpc-gateway plugins follow the

@@ -281,7 +281,7 @@ func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger) (ledger
 	switch cfg.Ledger.Backend {
 	case config.BackendEmbedded:
 	case config.BackendFabric:
-		return nil, nil, errors.New("ledger.backend: the fabric backend is not part of this build yet; use embedded")
+		return g.openFabric(cfg)
 	default:
 		return nil, nil, fmt.Errorf("ledger.backend: want one of %v", config.Backends)
 	}
@@ -300,6 +300,44 @@ func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger) (ledger
 		g.closers = append(g.closers, l.Close)
 	}
 	return l, height, nil
+}
+
+// openFabric connects to the peer's Gateway service at
+// ledger.fabric.peerEndpoint over TLS, trusting ledger.fabric.peerTLSCAFile
+// (the peer's certificate must name the endpoint's host), and returns the
+// Fabric ledger client wrapped with retries. The wallet's service identity
+// signs event streams, look-ups and the chain height (qscc GetChainInfo).
+func (g *Gateway) openFabric(cfg config.Config) (ledger.Ledger, func(context.Context) (uint64, error), error) {
+	f := cfg.Ledger.Fabric
+	caPEM, err := os.ReadFile(f.PeerTLSCAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger.fabric.peerTLSCAFile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, nil, fmt.Errorf("ledger.fabric.peerTLSCAFile: %s holds no PEM certificate", f.PeerTLSCAFile)
+	}
+	w, err := wallet.Load(cfg.Wallet.Dir, cfg.Org.MSPID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet.dir: %w", err)
+	}
+	svc, err := w.ByName(cfg.Wallet.ServiceIdentity)
+	if err != nil {
+		return nil, nil, fmt.Errorf("wallet.serviceIdentity: %w", err)
+	}
+	conn, err := grpc.NewClient(f.PeerEndpoint, grpc.WithTransportCredentials(
+		credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool})))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger.fabric.peerEndpoint: %w", err)
+	}
+	fl, err := ledger.NewFabric(conn, f.Channel, f.Chaincode, svc.Ledger())
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("ledger.fabric: %w", err)
+	}
+	l := ledger.NewRetrying(fl)
+	g.closers = append(g.closers, l.Close)
+	return l, fl.Height, nil
 }
 
 // openEmbedded opens the embedded ledger in dir. Its blocks are signed by

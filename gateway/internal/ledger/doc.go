@@ -2,7 +2,8 @@
 // gateway daemon submits and evaluates chaincode transactions, follows
 // chaincode events and looks up commit statuses through the Ledger
 // interface, whatever runs the ledger: the in-process embedded ledger
-// (NewEmbedded) now, a Fabric peer through fabric-gateway later.
+// (NewEmbedded) or a Fabric channel through a peer's Gateway service
+// (NewFabric, on fabric-gateway).
 //
 // The package is responsible for three things:
 //
@@ -27,6 +28,7 @@
 //
 // The package must not import gRPC server code, the off-chain record store
 // or anything else of the gateway: it imports the chaincode's domain package
-// only for its error type, the embedded ledger for its backend, and the
-// status and codes packages of gRPC for its errors.
+// only for its error type, the embedded ledger and fabric-gateway (with
+// Fabric's protos and a gRPC client connection it is given) for its
+// backends, and the status and codes packages of gRPC for its errors.
 package ledger

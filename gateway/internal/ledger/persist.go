@@ -18,8 +18,10 @@ const persistedFormat = 1
 // chaincode function and its arguments; the ledger recomputes the ID from
 // the nonce and the creator, so a copy sent again is recognised as the same
 // transaction. The signer is not persisted: the embedded backend does not
-// sign, and the Fabric backend will persist its signed envelope here
-// instead, so that resending needs no key.
+// sign. For the Fabric backend it is the endorsed transaction signed by its
+// creator (Signed, fabric-gateway's serialised PreparedTransaction), so
+// that sending it again needs no key, and the peers refuse a second copy
+// of its ID.
 type persistedTx struct {
 	Format   int      `json:"format"`
 	Backend  string   `json:"backend"`
@@ -29,9 +31,13 @@ type persistedTx struct {
 	Function string   `json:"function"`
 	Args     []string `json:"args"`
 	Nonce    []byte   `json:"nonce,omitempty"`
+	Signed   []byte   `json:"signed,omitempty"`
 }
 
-const backendEmbedded = "embedded"
+const (
+	backendEmbedded = "embedded"
+	backendFabric   = "fabric"
+)
 
 // MarshalBinary encodes the prepared transaction so that RestoreTransaction
 // can rebuild the same transaction, with the same ID, in another process.
@@ -46,6 +52,8 @@ func (t *Transaction) MarshalBinary() ([]byte, error) {
 	switch b := t.backend.(type) {
 	case embeddedNonce:
 		p.Backend, p.Nonce = backendEmbedded, []byte(b)
+	case fabricTx:
+		p.Backend, p.Signed = backendFabric, b.signed
 	default:
 		return nil, internalError(t.id, fmt.Errorf("transaction of backend %T cannot be persisted", t.backend))
 	}
@@ -86,6 +94,11 @@ func RestoreTransaction(data []byte) (*Transaction, error) {
 			return nil, restoreError(errors.New("missing nonce"))
 		}
 		t.backend = embeddedNonce(p.Nonce)
+	case backendFabric:
+		if len(p.Signed) == 0 {
+			return nil, restoreError(errors.New("missing signed transaction"))
+		}
+		t.backend = fabricTx{signed: p.Signed}
 	default:
 		return nil, restoreError(fmt.Errorf("unknown backend %q", p.Backend))
 	}
