@@ -211,13 +211,11 @@ for msp in $PEER_ORGS; do
 # written by test-network/up.sh (docs/fabric-network.md). Reference:
 # docs/gateway-config.md.
 #
-# NOT USABLE YET: medprov-gateway has no Fabric ledger backend so far (it
-# is the next step of issue 4), and today it refuses ledger.backend: fabric
-# at start-up. This file is written for that backend: the org's peer, its
-# TLS CA, the channel and the chaincode deployed by test-network/deploy.sh,
-# the wallet of identities test-network/up.sh issued (the users of
+# It points the gateway's Fabric backend at the org's peer, its TLS CA,
+# the channel and the chaincode deployed by test-network/deploy.sh, and the
+# wallet of identities test-network/up.sh issued (the users of
 # gateway/devup, with medprov.role and medprov.clearance attributes).
-# Until then, \`medprov dev up\` runs gateways on the embedded ledger.
+# Run: medprov-gateway --config <this file> (make test-fabric does).
 org:
   mspId: $msp
 listen:

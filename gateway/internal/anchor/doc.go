@@ -42,7 +42,10 @@
 // nonce it was derived from, the creator's MSP ID and certificate, the
 // chaincode function and its arguments. The ledger derives the ID from the
 // nonce and the creator, so a copy sent again is the same transaction and
-// is recognised as a duplicate. No private key is persisted.
+// is recognised as a duplicate. No private key is persisted. For the
+// Fabric backend it is the endorsed, signed transaction's bytes: sending
+// them again is the same transaction, which the peers refuse as a
+// DUPLICATE_TXID, so the original's outcome stands.
 //
 // Reconcile treats a pending amendment exactly like a pending add: the
 // persisted transaction carries its chaincode function (AnchorRecord or

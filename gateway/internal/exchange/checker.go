@@ -30,6 +30,10 @@ type FetchFunc func(ctx context.Context, txID string) (domain.AccessEvent, error
 func LedgerFetcher(l ledger.Ledger, id ledger.Identity) FetchFunc {
 	return func(ctx context.Context, txID string) (domain.AccessEvent, error) {
 		out, err := l.Evaluate(ctx, id, domain.TxGetAccessEvent, txID)
+		if errors.Is(err, domain.ErrNotFound) && awaitTransaction(ctx, l, txID) {
+			// The requester's peer committed the event before ours did.
+			out, err = l.Evaluate(ctx, id, domain.TxGetAccessEvent, txID)
+		}
 		if err != nil {
 			return domain.AccessEvent{}, err
 		}
@@ -41,6 +45,40 @@ func LedgerFetcher(l ledger.Ledger, id ledger.Identity) FetchFunc {
 			return domain.AccessEvent{}, internal(fmt.Errorf("GetAccessEvent returned a document of kind %q", ev.Kind))
 		}
 		return ev, nil
+	}
+}
+
+// LagWait bounds how long LedgerFetcher waits for a ticket's transaction
+// to reach this organisation's peer. On Fabric the requester's gateway
+// answers once its own peer committed the block; the custodian's peer may
+// commit it a moment later.
+const LagWait = 3 * time.Second
+
+// awaitTransaction waits, up to LagWait, until the ledger holds the
+// transaction txID, and reports whether it does. A transaction that is
+// already there (so GetAccessEvent's NOT_FOUND is final) returns false at
+// once, as does an ended ctx.
+func awaitTransaction(ctx context.Context, l ledger.Ledger, txID string) bool {
+	if _, err := l.Status(ctx, txID); err == nil || !errors.Is(err, ledger.ErrTxNotFound) {
+		return false
+	}
+	deadline := time.NewTimer(LagWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-deadline.C:
+			return false
+		case <-tick.C:
+			if _, err := l.Status(ctx, txID); err == nil {
+				return true
+			} else if !errors.Is(err, ledger.ErrTxNotFound) {
+				return false
+			}
+		}
 	}
 }
 
