@@ -47,12 +47,14 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 15s)
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 7 minutes)
+bench: ## Run the benchmarks behind docs/BENCHMARKS.md (about 10 minutes)
 	$(GO) test -run '^$$' -bench 'BaselinePut|AnchorRecord|RequestAccess' -benchtime 20000x -count 3 ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'AccessHistoryPage' -benchtime 500x -count 3 -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench 'MemoryAsLedgerGrows' -benchtime 200000x -timeout 30m ./internal/contracttest/
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./gateway/embedded/
 	$(GO) test -run '^$$' -bench 'RecordAdd' -benchtime 1000x -count 3 ./gateway/devup/
+	$(GO) test -run '^$$' -bench 'Ratios' -benchtime 3s -count 5 ./gateway/internal/store/
+	$(GO) test -run '^$$' -bench 'PeakHeap' -benchtime 5x ./gateway/internal/store/
 
 # The local Fabric test network (test-network/, docs/fabric-network.md):
 # Fabric 3.x release binaries from FABRIC_BIN or PATH, no Docker.

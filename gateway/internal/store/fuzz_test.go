@@ -21,7 +21,7 @@ func FuzzOpenBlob(f *testing.F) {
 	}
 	h := blobHeader{prefix: [noncePrefixSize]byte{1, 2, 3, 4, 5, 6, 7}, recordID: id, version: 3}
 	var genuine bytes.Buffer
-	if _, err := encryptStream(context.Background(), &genuine, bytes.NewReader(plain), aead, &h, discardHash{}); err != nil {
+	if _, err := encryptStream(context.Background(), &genuine, bytes.NewReader(plain), aead, &h, discardHash{}, discardHash{}); err != nil {
 		f.Fatal(err)
 	}
 	g := genuine.Bytes()

@@ -176,11 +176,15 @@ func (s *Store) Close() error {
 // and returns its pending entry, with the salt and commitment to anchor.
 //
 // The content streams through SHA-256 (for the commitment) and encryption
-// in constant memory. The blob is written to a temporary file, synced, and
-// its directory synced; only then is the index entry committed (bbolt
-// syncs), after which the blob is renamed into place and the directory
-// synced again. A crash at any point leaves either no trace after the next
-// Open, or a complete entry; an entry is durable once Put returns.
+// in constant memory; for content of more than two chunks, a second
+// goroutine, owned by the call, hashes the blob and writes it meanwhile.
+// The blob is written to a temporary file (whose writeback to disk starts
+// as it grows), synced, and its directory synced; only then is the index
+// entry committed (bbolt syncs), after which the blob is renamed into
+// place. A crash at any point leaves either no trace after the next Open,
+// or a complete entry; an entry is durable once Put returns: if a crash
+// loses the rename, the synced temporary file is there and Open renames
+// it.
 //
 // Preconditions: recordID passes ledger.CheckID and 1 <= version <=
 // MaxVersion (else ErrInvalid). Errors: ErrExists if the version is already
@@ -233,7 +237,7 @@ func (s *Store) Put(ctx context.Context, recordID string, version int, r io.Read
 		}
 	}()
 	ctHash, ptHash := sha256.New(), sha256.New()
-	size, err := encryptStream(ctx, io.MultiWriter(f, ctHash), r, aead, &hdr, ptHash)
+	size, err := encryptStream(ctx, &writebackWriter{f: f}, r, aead, &hdr, ptHash, ctHash)
 	if err != nil {
 		return Entry{}, fmt.Errorf("%s: %w", label, err)
 	}
@@ -272,7 +276,10 @@ func (s *Store) Put(ctx context.Context, recordID string, version int, r io.Read
 		return Entry{}, fmt.Errorf("%s: index: %w", label, err)
 	}
 	// The entry is committed: from here on a crash leaves the synced
-	// temporary file, which Open renames into place.
+	// temporary file, whose name the directory sync above made durable,
+	// and Open renames it into place. So the rename below needs no sync of
+	// its own: until the next journal commit makes it durable, recovery
+	// would redo it.
 	keepTmp = true
 	_ = f.Close()
 	if err := os.Rename(tmp, final); err != nil {
@@ -282,12 +289,29 @@ func (s *Store) Put(ctx context.Context, recordID string, version int, r io.Read
 		}
 		return Entry{}, fmt.Errorf("%s: rename blob: %w", label, err)
 	}
-	if err := syncDir(s.blobs); err != nil {
-		// The entry and the blob exist; the rename may not be durable yet,
-		// but Open completes it after a crash.
-		return ie.entry(), fmt.Errorf("%s: sync blob directory: %w", label, err)
-	}
 	return ie.entry(), nil
+}
+
+// writebackEvery is how much of a blob Put writes before it asks the
+// kernel to start writing it to disk (startWriteback), so that the disk
+// works while the rest is encrypted.
+const writebackEvery = 8 << 20
+
+// writebackWriter writes a blob file and starts its writeback every
+// writebackEvery bytes.
+type writebackWriter struct {
+	f            *os.File
+	off, started int64
+}
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.started >= writebackEvery {
+		startWriteback(w.f, w.started, w.off-w.started)
+		w.started = w.off
+	}
+	return n, err
 }
 
 func putAllowed(b *bolt.Bucket, recordID string, key []byte) error {
@@ -308,20 +332,22 @@ func putAllowed(b *bolt.Bucket, recordID string, key []byte) error {
 	return nil
 }
 
-// recordErased reports whether any version of the record is erased.
+// recordErased reports whether the record is erased. Erase turns every
+// version of a record into a tombstone in one transaction, and Put and
+// every other change refuse an erased record afterwards, so either all of
+// a record's versions are erased or none is: its first version decides,
+// whatever the number of versions.
 func recordErased(b *bolt.Bucket, recordID string) (bool, error) {
 	prefix := recordPrefix(recordID)
-	c := b.Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		ie, err := decodeEntry(v)
-		if err != nil {
-			return false, err
-		}
-		if ie.State == StateErased {
-			return true, nil
-		}
+	k, v := b.Cursor().Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
+		return false, nil
 	}
-	return false, nil
+	ie, err := decodeEntry(v)
+	if err != nil {
+		return false, err
+	}
+	return ie.State == StateErased, nil
 }
 
 // Open returns a reader of the plaintext of version of recordID, and its
