@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *Gateway, er
 		return nil, fmt.Errorf("wallet.serviceIdentity: identity %s has role %q and clearance %q; want a records-officer with clearance V", svc.Name, svc.Role, svc.Clearance)
 	}
 
-	led, height, err := g.openLedger(cfg, o.shared)
+	led, height, err := g.openLedger(cfg, o.shared, svc)
 	if err != nil {
 		return nil, err
 	}
@@ -277,11 +277,11 @@ func holdsCertificate(b []byte) bool {
 
 // openLedger returns the ledger client: the shared embedded ledger, or one
 // opened in ledger.embedded.dir, wrapped with retries.
-func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger) (ledger.Ledger, func(context.Context) (uint64, error), error) {
+func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger, svc *wallet.Identity) (ledger.Ledger, func(context.Context) (uint64, error), error) {
 	switch cfg.Ledger.Backend {
 	case config.BackendEmbedded:
 	case config.BackendFabric:
-		return g.openFabric(cfg)
+		return g.openFabric(cfg, svc)
 	default:
 		return nil, nil, fmt.Errorf("ledger.backend: want one of %v", config.Backends)
 	}
@@ -305,9 +305,9 @@ func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger) (ledger
 // openFabric connects to the peer's Gateway service at
 // ledger.fabric.peerEndpoint over TLS, trusting ledger.fabric.peerTLSCAFile
 // (the peer's certificate must name the endpoint's host), and returns the
-// Fabric ledger client wrapped with retries. The wallet's service identity
+// Fabric ledger client wrapped with retries. The service identity svc
 // signs event streams, look-ups and the chain height (qscc GetChainInfo).
-func (g *Gateway) openFabric(cfg config.Config) (ledger.Ledger, func(context.Context) (uint64, error), error) {
+func (g *Gateway) openFabric(cfg config.Config, svc *wallet.Identity) (ledger.Ledger, func(context.Context) (uint64, error), error) {
 	f := cfg.Ledger.Fabric
 	caPEM, err := os.ReadFile(f.PeerTLSCAFile)
 	if err != nil {
@@ -316,14 +316,6 @@ func (g *Gateway) openFabric(cfg config.Config) (ledger.Ledger, func(context.Con
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, nil, fmt.Errorf("ledger.fabric.peerTLSCAFile: %s holds no PEM certificate", f.PeerTLSCAFile)
-	}
-	w, err := wallet.Load(cfg.Wallet.Dir, cfg.Org.MSPID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("wallet.dir: %w", err)
-	}
-	svc, err := w.ByName(cfg.Wallet.ServiceIdentity)
-	if err != nil {
-		return nil, nil, fmt.Errorf("wallet.serviceIdentity: %w", err)
 	}
 	conn, err := grpc.NewClient(f.PeerEndpoint, grpc.WithTransportCredentials(
 		credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool})))
