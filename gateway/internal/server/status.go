@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -81,23 +82,12 @@ func classify(err error) (codes.Code, string) {
 		errors.Is(err, patientproof.ErrUnknownChallenge),
 		errors.Is(err, patientproof.ErrExpired),
 		errors.Is(err, patientproof.ErrWrongPatient):
-		return codes.Unauthenticated, "proof: " + trimPrefix(err, "patientproof: ")
+		return codes.Unauthenticated, "proof: " + strings.TrimPrefix(err.Error(), "patientproof: ")
 	}
+	// Status errors, also wrapped (fmt.Errorf("...: %w", ledgerErr)):
+	// FromError finds them and keeps the whole message.
 	if s, ok := status.FromError(err); ok {
 		return s.Code(), s.Message()
 	}
-	// Errors wrapping a status error (fmt.Errorf("...: %w", ledgerErr)).
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) {
-		return se.GRPCStatus().Code(), err.Error()
-	}
 	return codes.Internal, err.Error()
-}
-
-func trimPrefix(err error, prefix string) string {
-	s := err.Error()
-	if len(s) > len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):]
-	}
-	return s
 }
