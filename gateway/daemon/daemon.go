@@ -511,29 +511,24 @@ func (g *Gateway) Run(ctx context.Context) error {
 
 // background runs the reconciler on its interval and prunes used tickets.
 func (g *Gateway) background(ctx context.Context) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// The first run happened in Run before serving; wait an interval.
-		t := time.NewTicker(g.cfg.Reconciler.Interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if rep, err := g.anchorer.Reconcile(ctx); err != nil && ctx.Err() == nil {
-					g.logger.Warn("reconcile", slog.Int("failed", rep.Failed), slog.String("error", err.Error()))
-				}
-				if n, err := g.checker.Prune(); err != nil {
-					g.logger.Warn("prune used access tickets", slog.String("error", err.Error()))
-				} else if n > 0 {
-					g.logger.Debug("pruned used access tickets", slog.Int("n", n))
-				}
+	// The first run happened in Run before serving; wait an interval.
+	t := time.NewTicker(g.cfg.Reconciler.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if rep, err := g.anchorer.Reconcile(ctx); err != nil && ctx.Err() == nil {
+				g.logger.Warn("reconcile", slog.Int("failed", rep.Failed), slog.String("error", err.Error()))
+			}
+			if n, err := g.checker.Prune(); err != nil {
+				g.logger.Warn("prune used access tickets", slog.String("error", err.Error()))
+			} else if n > 0 {
+				g.logger.Debug("pruned used access tickets", slog.Int("n", n))
 			}
 		}
-	}()
-	<-done
+	}
 }
 
 // shutdown stops the servers: every port stops accepting at once; in-flight
