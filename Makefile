@@ -67,6 +67,19 @@ network-up: ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin) and deplo
 network-down: ## Stop the Fabric test network's processes and remove its generated files
 	test-network/down.sh
 
+.PHONY: gateways-up
+gateways-up: build ## Start a medprov-gateway per organisation on the running test network and write the CLI's .env files
+	test-network/gateways.sh up
+
+.PHONY: demo-fabric
+demo-fabric: build ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin) with a gateway per organisation and play the walkthrough on it; it stays up
+	@test -n "$(FABRIC_BIN)" || { echo "demo-fabric: set FABRIC_BIN to the folder of Fabric 3.x's peer binary (docs/fabric-network.md)"; exit 2; }
+	FABRIC_BIN="$(FABRIC_BIN)" test-network/up.sh
+	FABRIC_BIN="$(FABRIC_BIN)" test-network/deploy.sh
+	test-network/gateways.sh up
+	$(BIN)/medprov-demo -gateways test-network/gateways
+	@echo "the network and its gateways still run: . test-network/gateways/HospitalAMSP/clinician.env && bin/medprov gateway status; make network-down stops them"
+
 .PHONY: network-status
 network-status: ## Show the Fabric test network's processes, health and chaincode
 	test-network/status.sh

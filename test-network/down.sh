@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# down.sh: stops every process the test network started (chaincode
-# services, peers, orderers), each by the PID that up.sh or deploy.sh
-# recorded in run/, and removes everything they generated: crypto/, data/
+# down.sh: stops every process the test network started (gateways,
+# chaincode services, peers, orderers), each by the PID that up.sh,
+# deploy.sh or gateways.sh recorded in run/, and removes everything they generated: crypto/, data/
 # (ledgers, channel block, chaincode build), logs/, run/ and gateways/.
 # No other process is signalled, and nothing outside test-network/ is
 # touched. Needs no Fabric binaries.
@@ -19,9 +19,9 @@ T0=$(now)
 
 step "stopping test-network processes"
 if [ -d "$RUN" ]; then
-	# Chaincode services first, then peers, then orderers, then anything
-	# else with a PID file.
-	for pattern in 'chaincode-*' 'peer*' 'orderer*' '*'; do
+	# Gateways first, then chaincode services, then peers, then orderers,
+	# then anything else with a PID file.
+	for pattern in 'gateway-*' 'chaincode-*' 'peer*' 'orderer*' '*'; do
 		names=
 		for f in "$RUN"/$pattern.pid; do
 			[ -e "$f" ] && names="$names $(basename "$f" .pid)"

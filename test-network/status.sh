@@ -108,7 +108,12 @@ else
 	echo "chaincode $CHAINCODE: Fabric binaries not found (set FABRIC_BIN) to query the definition"
 fi
 for msp in $PEER_ORGS; do
-	[ -f "$GATEWAYS/$msp/gateway.yaml" ] && echo "gateway config $msp: $GATEWAYS/$msp/gateway.yaml (for the Fabric ledger backend, not built yet)"
+	[ -f "$GATEWAYS/$msp/gateway.yaml" ] || continue
+	if running "gateway-$msp"; then
+		echo "gateway $msp: running (PID $(pid_of "gateway-$msp")) on $HOST:$(gateway_port "$msp" 9), config $GATEWAYS/$msp/gateway.yaml"
+	else
+		echo "gateway $msp: not running (test-network/gateways.sh up), config $GATEWAYS/$msp/gateway.yaml"
+	fi
 done
 
 [ $ok = yes ]

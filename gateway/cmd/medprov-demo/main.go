@@ -7,7 +7,11 @@
 //
 // Usage:
 //
-//	medprov-demo [-medprov PATH] [-keep]
+//	medprov-demo [-medprov PATH] [-keep] [-gateways DIR]
+//
+// With -gateways it plays on three gateways that already run on a Fabric
+// network instead: DIR holds their <MSP>/<user>.env files
+// (test-network/gateways.sh writes them; `make demo-fabric` does it all).
 //
 // The medprov binary is looked for next to medprov-demo unless -medprov
 // names it; `make demo` builds both into bin/.
@@ -29,13 +33,14 @@ import (
 func main() {
 	medprov := flag.String("medprov", "", "path of the medprov binary (default: medprov next to this program)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (consortium, keys, documents) afterwards")
+	gateways := flag.String("gateways", "", "play on running gateways: a folder of their <MSP>/<user>.env files (test-network/gateways)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "medprov-demo: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *medprov, *keep)
+	err := run(ctx, *medprov, *keep, *gateways)
 	stop()
 	if err != nil {
 		if !errors.Is(err, walkthrough.ErrFailed) {
@@ -45,7 +50,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, medprov string, keep bool) error {
+func run(ctx context.Context, medprov string, keep bool, gateways string) error {
 	if medprov == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -65,6 +70,13 @@ func run(ctx context.Context, medprov string, keep bool) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	fmt.Printf("medprov demo: `medprov dev up` in %s (two hospitals and a health authority, a gateway each, one embedded ledger); every step runs %s\n", dir, medprov)
-	return walkthrough.Run(ctx, walkthrough.Config{Medprov: medprov, Dir: dir, Out: os.Stdout})
+	if gateways != "" {
+		if gateways, err = filepath.Abs(gateways); err != nil {
+			return err
+		}
+		fmt.Printf("medprov demo: the gateways of %s (two hospitals and a health authority on the Fabric network); files in %s; every step runs %s\n", gateways, dir, medprov)
+	} else {
+		fmt.Printf("medprov demo: `medprov dev up` in %s (two hospitals and a health authority, a gateway each, one embedded ledger); every step runs %s\n", dir, medprov)
+	}
+	return walkthrough.Run(ctx, walkthrough.Config{Medprov: medprov, Dir: dir, Out: os.Stdout, Gateways: gateways})
 }

@@ -103,7 +103,8 @@ func (c *consortium) stop(timeout time.Duration) error {
 	return nil
 }
 
-// readEnvFiles reads DIR/<MSP>/<user>.env, as dev up writes them, into
+// readEnvFiles reads DIR/<MSP>/<user>.env, as dev up and
+// test-network/gateways.sh write them, into
 // each user's KEY=VALUE settings.
 func readEnvFiles(devDir string) (map[User][]string, error) {
 	files, err := filepath.Glob(filepath.Join(devDir, "*", "*.env"))
@@ -111,7 +112,7 @@ func readEnvFiles(devDir string) (map[User][]string, error) {
 		return nil, err
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("medprov dev up wrote no .env file under %s", devDir)
+		return nil, fmt.Errorf("no <MSP>/<user>.env file under %s", devDir)
 	}
 	env := map[User][]string{}
 	for _, f := range files {

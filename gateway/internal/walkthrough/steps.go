@@ -82,7 +82,7 @@ type tour struct {
 
 func (t *tour) steps() []step {
 	return []step{
-		{"dev up serves three gateways", t.devUp},
+		{"three gateways serve", t.devUp},
 		{"a patient registers at hospital A", t.registerPatient},
 		{"hospital A adds records", t.addRecords},
 		{"the patient signs a consent for hospital B", t.grantConsent},
@@ -106,11 +106,14 @@ func (t *tour) devUp(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if s.MSPID != msp || s.LedgerBackend != "embedded" {
-			return "", res.errorf("organisation %q on ledger %q, want %s on the embedded ledger", s.MSPID, s.LedgerBackend, msp)
+		if s.MSPID != msp || s.LedgerBackend != t.cfg.backend() {
+			return "", res.errorf("organisation %q on ledger %q, want %s on the %s ledger", s.MSPID, s.LedgerBackend, msp, t.cfg.backend())
 		}
 		height = max(height, s.BlockHeight)
 		parts = append(parts, msp+" "+t.address(User{msp, "admin"}))
+	}
+	if t.cfg.Gateways != "" {
+		return fmt.Sprintf("3 gateways with mTLS on the Fabric network (height %d): %s", height, strings.Join(parts, ", ")), nil
 	}
 	return fmt.Sprintf("dev up: 3 gateways with mTLS on one embedded ledger (height %d): %s", height, strings.Join(parts, ", ")), nil
 }
@@ -379,6 +382,13 @@ func (t *tour) audit(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A shared network (demo-fabric run twice) holds the alerts of earlier
+	// runs too, and hospital B's denials of every run add up to a
+	// DENIAL_BURST: only the emergency alerts on this tour's records count.
+	alerts = slices.DeleteFunc(alerts, func(e eventOut) bool {
+		ours := e.RecordID == t.summary.RecordID || e.RecordID == t.lab.RecordID || e.RecordID == t.copyID
+		return !ours || !slices.Contains(e.Alerts, "EMERGENCY_ACCESS")
+	})
 	if err := sameEvents(res, alerts, t.emergencyTx); err != nil {
 		return "", err
 	}

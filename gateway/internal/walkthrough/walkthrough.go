@@ -46,6 +46,11 @@ type Config struct {
 	// StartTimeout bounds the wait for dev up's "ready"; 0 is
 	// DefaultStartTimeout.
 	StartTimeout time.Duration
+	// Gateways, when set, is a folder of <MSP>/<user>.env files of three
+	// gateways that already run on a Fabric network
+	// (test-network/gateways.sh writes them): the walkthrough plays on
+	// them instead of starting dev up.
+	Gateways string
 	// StopTimeout bounds the wait for dev up to exit after SIGINT; 0 is
 	// DefaultStopTimeout.
 	StopTimeout time.Duration
@@ -56,7 +61,9 @@ type Config struct {
 var ErrFailed = errors.New("walkthrough failed")
 
 // Run plays the walkthrough: it starts dev up in cfg.Dir, plays every step,
-// and stops dev up with SIGINT, expecting it to exit 0. It returns nil only
+// and stops dev up with SIGINT, expecting it to exit 0; with cfg.Gateways
+// it plays on those running gateways and leaves them running. It returns
+// nil only
 // if every step behaved as expected; otherwise an error wrapping ErrFailed
 // (after printing the step's "[FAIL]" line), or an error about cfg.
 func Run(ctx context.Context, cfg Config) error {
@@ -85,21 +92,24 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "[ok] %s\n", line)
 	}
 
+	if cfg.Gateways != "" {
+		env, err := readEnvFiles(cfg.Gateways)
+		if err != nil {
+			return t.fail("the gateways' settings are read", err)
+		}
+		t.run.Env = env
+		if err := t.play(ctx, pass); err != nil {
+			return err
+		}
+		fmt.Fprintf(cfg.Out, "all %d steps behaved as expected\n", n)
+		return nil
+	}
 	c, err := startConsortium(ctx, cfg.Medprov, cfg.Dir, cfg.StartTimeout)
 	if err != nil {
 		return t.fail("dev up starts the consortium", err)
 	}
 	t.run.Env = c.env
-	failed := func() error {
-		for _, s := range t.steps() {
-			line, err := s.run(ctx)
-			if err != nil {
-				return t.fail(s.name, err)
-			}
-			pass(line)
-		}
-		return nil
-	}()
+	failed := t.play(ctx, pass)
 	stopErr := c.stop(cfg.StopTimeout)
 	if failed != nil {
 		return failed
@@ -110,6 +120,27 @@ func Run(ctx context.Context, cfg Config) error {
 	pass("dev up stopped on SIGINT and exited 0")
 	fmt.Fprintf(cfg.Out, "all %d steps behaved as expected\n", n)
 	return nil
+}
+
+// play runs every step in order, calling pass with each one's line; it
+// stops at the first step that does not behave and returns its error.
+func (t *tour) play(ctx context.Context, pass func(string)) error {
+	for _, s := range t.steps() {
+		line, err := s.run(ctx)
+		if err != nil {
+			return t.fail(s.name, err)
+		}
+		pass(line)
+	}
+	return nil
+}
+
+// backend is the ledger backend the gateways must report.
+func (c Config) backend() string {
+	if c.Gateways != "" {
+		return "fabric"
+	}
+	return "embedded"
 }
 
 // fail prints a step's "[FAIL]" line, and the stderr of the command that

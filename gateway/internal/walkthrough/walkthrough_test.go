@@ -156,12 +156,12 @@ func TestAFailureStopsTheWalkthroughAndShowsTheCommandsStderr(t *testing.T) {
 		},
 		"a step whose command exits otherwise than expected stops the walkthrough": {
 			script:   fakeDevUp + "echo 'medprov gateway status: UNAVAILABLE: connection refused' >&2\nexit 6\n",
-			wantLine: "[FAIL] dev up serves three gateways: medprov gateway status -o json (as HospitalAMSP/admin): exit 6, want 0",
+			wantLine: "[FAIL] three gateways serve: medprov gateway status -o json (as HospitalAMSP/admin): exit 6, want 0",
 			wantErr:  "    medprov gateway status: UNAVAILABLE: connection refused",
 		},
 		"a step whose command prints something else than JSON stops the walkthrough": {
 			script:   fakeDevUp + "echo 'not json'\nexit 0\n",
-			wantLine: "[FAIL] dev up serves three gateways: medprov gateway status -o json (as HospitalAMSP/admin): its output is not the JSON expected",
+			wantLine: "[FAIL] three gateways serve: medprov gateway status -o json (as HospitalAMSP/admin): its output is not the JSON expected",
 		},
 	}
 	for name, tc := range tests {
