@@ -31,7 +31,8 @@ gateway_proc() { echo "gateway-$1"; }
 # gateway appends to the same log, so only lines after the recorded
 # offset count.
 serving() {
-	local log=$LOGS/$(gateway_proc "$1").log from
+	local log from
+	log=$LOGS/$(gateway_proc "$1").log
 	from=$(cat "$RUN/$(gateway_proc "$1").logoffset" 2>/dev/null || echo 0)
 	tail -c +"$((from + 1))" "$log" 2>/dev/null | grep -q 'gateway serving'
 }
@@ -80,8 +81,8 @@ up() {
 	done
 	step "directory: each organisation's exchange endpoint, set by its admin"
 	for msp in $PEER_ORGS; do
-		# shellcheck disable=SC1090
-		(. "$GATEWAYS/$msp/admin.env" && "$CLI_BIN" directory set --endpoint "$HOST:$(gateway_port "$msp" 9)" >/dev/null) ||
+		"$CLI_BIN" --gateway "$HOST:$(gateway_port "$msp" 9)" --identity "$GATEWAYS/$msp/wallet/admin" \
+			--tls-ca "$GATEWAYS/$msp/server/tls/ca.crt" directory set --endpoint "$HOST:$(gateway_port "$msp" 9)" >/dev/null ||
 			die "$msp: medprov directory set failed; see $LOGS/$(gateway_proc "$msp").log"
 		say "   $msp: $HOST:$(gateway_port "$msp" 9)"
 	done
@@ -89,7 +90,7 @@ up() {
 }
 
 down() {
-	local names= msp
+	local names='' msp
 	for msp in $PEER_ORGS; do
 		names="$names $(gateway_proc "$msp")"
 	done
