@@ -258,7 +258,8 @@ start() {
 }
 
 # stop NAME...: SIGTERM to each NAME's recorded process, SIGKILL to those
-# that still run after 15 s; then removes their PID files. Returns 1,
+# that still run after 15 s (and 15 s more for them to go); then removes
+# their PID files. Returns 1,
 # keeping the PID files of those that still run, if any does.
 stop() {
 	local name pid i live=
@@ -282,8 +283,10 @@ stop() {
 			kill -KILL "$(pid_of "$name")" 2>/dev/null || true
 		fi
 	done
+	# A killed process can take a while to go on a machine whose disk is
+	# busy (it may be blocked in a write).
 	# shellcheck disable=SC2086
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		alive $live || break
 		sleep 0.1
 	done

@@ -136,11 +136,32 @@ func buildGateway(t *testing.T, dir string) string {
 	return bin
 }
 
-// startGateway runs bin for msp and returns its gRPC address once it
-// serves. Cleanup stops it with SIGTERM and reports a failed exit.
+// startGateway runs bin for msp with a fresh store and returns its gRPC
+// address once it serves. Cleanup stops it with SIGTERM and reports a
+// failed exit.
 func startGateway(t *testing.T, bin, network, msp string) string {
 	t.Helper()
-	state := t.TempDir()
+	return startGatewayProc(t, bin, network, msp, t.TempDir()).addr
+}
+
+// gatewayProc is a medprov-gateway process.
+type gatewayProc struct {
+	t       *testing.T
+	msp     string
+	addr    string // gRPC address
+	cmd     *exec.Cmd
+	logPath string
+	copied  chan struct{} // closed when its stderr is drained
+	once    sync.Once
+	mu      sync.Mutex
+	lines   []map[string]any // its JSON log lines
+}
+
+// startGatewayProc runs bin for msp with its store and keys in state (an
+// existing state is kept: a restart) and returns once it serves. Cleanup
+// stops it with SIGTERM, unless kill or stop already ended it.
+func startGatewayProc(t *testing.T, bin, network, msp, state string) *gatewayProc {
+	t.Helper()
 	cmd := exec.Command(bin,
 		"--config", filepath.Join(network, "gateways", msp, "gateway.yaml"),
 		"--set", "listen.grpc=127.0.0.1:0",
@@ -160,65 +181,93 @@ func startGateway(t *testing.T, bin, network, msp string) string {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the %s gateway: %v", msp, err)
 	}
-	logPath := filepath.Join(state, "gateway.log")
-	logFile, err := os.Create(logPath)
+	logFile, err := os.OpenFile(filepath.Join(state, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
+	g := &gatewayProc{t: t, msp: msp, cmd: cmd, logPath: logFile.Name(), copied: make(chan struct{})}
 	serving := make(chan string, 1)
-	copied := make(chan struct{})
 	go func() {
-		defer close(copied)
+		defer close(g.copied)
+		defer logFile.Close()
 		sc := bufio.NewScanner(io.TeeReader(stderr, logFile))
 		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				GRPC string `json:"grpc"`
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "gateway serving" {
+			g.mu.Lock()
+			g.lines = append(g.lines, line)
+			g.mu.Unlock()
+			if line["msg"] == "gateway serving" {
 				select {
-				case serving <- line.GRPC:
+				case serving <- fmt.Sprint(line["grpc"]):
 				default:
 				}
 			}
 		}
 		_, _ = io.Copy(logFile, stderr)
 	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan error, 1)
-			go func() { <-copied; done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("the %s gateway exited with %v; its log: %s", msp, err, logPath)
-				}
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-				t.Errorf("the %s gateway did not stop within 30s of SIGTERM; its log: %s", msp, logPath)
-			}
-			logFile.Close()
-			if t.Failed() {
-				logProblems(t, msp, logPath)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	t.Cleanup(g.stop)
 	select {
 	case addr := <-serving:
-		return addr
-	case <-copied:
-		stop()
-		out, _ := os.ReadFile(logPath)
+		g.addr = addr
+		return g
+	case <-g.copied:
+		g.stop()
+		out, _ := os.ReadFile(g.logPath)
 		t.Fatalf("the %s gateway exited before serving:\n%s", msp, out)
 	case <-time.After(2 * time.Minute):
-		t.Fatalf("the %s gateway did not serve within 2 minutes; its log: %s", msp, logPath)
+		t.Fatalf("the %s gateway did not serve within 2 minutes; its log: %s", msp, g.logPath)
 	}
-	return ""
+	return nil
+}
+
+// stop ends the gateway with SIGTERM and reports an exit other than a
+// clean one, or a gateway that does not stop within 30 s.
+func (g *gatewayProc) stop() {
+	g.once.Do(func() {
+		t := g.t
+		_ = g.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { <-g.copied; done <- g.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("the %s gateway exited with %v; its log: %s", g.msp, err, g.logPath)
+			}
+		case <-time.After(30 * time.Second):
+			_ = g.cmd.Process.Kill()
+			<-done
+			t.Errorf("the %s gateway did not stop within 30s of SIGTERM; its log: %s", g.msp, g.logPath)
+		}
+		if t.Failed() {
+			logProblems(t, g.msp, g.logPath)
+		}
+	})
+}
+
+// kill ends the gateway with SIGKILL, as a crash would.
+func (g *gatewayProc) kill() {
+	g.once.Do(func() {
+		_ = g.cmd.Process.Kill()
+		<-g.copied
+		_ = g.cmd.Wait()
+	})
+}
+
+// logged returns the gateway's JSON log lines with message msg so far.
+func (g *gatewayProc) logged(msg string) []map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []map[string]any
+	for _, l := range g.lines {
+		if l["msg"] == msg {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // publish sets msp's directory entry to its gateway's address, as the
