@@ -65,4 +65,14 @@
 // (the package targets Linux) before any recovery and holds it until
 // Close, and a second Open, in this process or another, fails at once with
 // ErrLocked.
+//
+// Index changes (the entry of Put, SetPrepared, MarkAnchored, Discard,
+// Erase's tombstones, RewrapAll's rewraps) of concurrent calls share bbolt
+// commits, and so their fsyncs (group commit, without a timer): a call
+// that finds no commit running commits at once; calls that arrive during a
+// commit are committed together by the next one, at most 256 to a commit.
+// Each call still sees its change as if committed alone, in some serial
+// order, and returns only once the commit holding it is synced; a call
+// whose change fails is retried alone and does not fail the others. Close
+// waits for the calls queued and in progress.
 package store

@@ -77,6 +77,10 @@ type Store struct {
 	closed bool
 
 	lock *os.File // holds the flock on <dir>/LOCK until Close
+
+	group groupCommit // shares bbolt commits between concurrent updates
+	solo  bool        // one bbolt commit per update (withoutGroupCommit)
+	hooks commitHooks // set by tests only
 }
 
 // Open opens the store in dir, creating it if needed (mode 0700), with keys
@@ -152,9 +156,10 @@ func Open(dir string, keys Keyring, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the index and releases the directory lock. Readers
-// returned by Open keep working until closed; every other method returns
-// ErrClosed afterwards.
+// Close closes the index and releases the directory lock. It first waits
+// for the index changes in progress or queued for a commit, which complete
+// normally. Readers returned by Open keep working until closed; every
+// other method returns ErrClosed afterwards.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -180,7 +185,8 @@ func (s *Store) Close() error {
 // goroutine, owned by the call, hashes the blob and writes it meanwhile.
 // The blob is written to a temporary file (whose writeback to disk starts
 // as it grows), synced, and its directory synced; only then is the index
-// entry committed (bbolt syncs), after which the blob is renamed into
+// entry committed (bbolt syncs; concurrent calls may share the commit, see
+// the package doc), after which the blob is renamed into
 // place. A crash at any point leaves either no trace after the next Open,
 // or a complete entry; an entry is durable once Put returns: if a crash
 // loses the rename, the synced temporary file is there and Open renames
@@ -853,15 +859,6 @@ func (s *Store) view(fn func(*bolt.Tx) error) error {
 		return ErrClosed
 	}
 	return s.db.View(fn)
-}
-
-func (s *Store) update(fn func(*bolt.Tx) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
-	}
-	return s.db.Update(fn)
 }
 
 func (s *Store) get(recordID string, version int) (*indexEntry, error) {
