@@ -33,6 +33,7 @@ import (
 	"github.com/medprov/medprov/gateway/internal/anchor"
 	"github.com/medprov/medprov/gateway/internal/config"
 	"github.com/medprov/medprov/gateway/internal/exchange"
+	"github.com/medprov/medprov/gateway/internal/follow"
 	"github.com/medprov/medprov/gateway/internal/ledger"
 	"github.com/medprov/medprov/gateway/internal/server"
 	"github.com/medprov/medprov/gateway/internal/store"
@@ -90,6 +91,7 @@ type Gateway struct {
 	anchorer *anchor.Anchorer
 	used     *exchange.BoltUsed
 	checker  *exchange.Checker
+	follower *follow.Follower
 
 	grpcSrv, innerSrv   *grpc.Server
 	health              *health.Server
@@ -136,6 +138,14 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *Gateway, er
 		return nil, fmt.Errorf("wallet.serviceIdentity: identity %s has role %q and clearance %q; want a records-officer with clearance V", svc.Name, svc.Role, svc.Clearance)
 	}
 
+	// The event checkpoint is read before anything is opened: a corrupt
+	// one stops the start with nothing changed.
+	cpFile := cfg.EventCheckpointFile()
+	start, haveCheckpoint, err := follow.ReadCheckpoint(cpFile)
+	if err != nil {
+		return nil, fmt.Errorf("events.checkpointFile: %w (restore it from the backup of the store, or delete it to follow events from the current ledger height)", err)
+	}
+
 	led, height, err := g.openLedger(cfg, o.shared, svc)
 	if err != nil {
 		return nil, err
@@ -179,6 +189,9 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *Gateway, er
 	if err != nil {
 		return nil, err
 	}
+	if err := g.newFollower(ctx, cpFile, start, haveCheckpoint, height, led, st, reg); err != nil {
+		return nil, err
+	}
 	srv, err := server.New(server.Deps{
 		MSPID:           cfg.Org.MSPID,
 		Backend:         cfg.Ledger.Backend,
@@ -207,6 +220,36 @@ func New(ctx context.Context, cfg config.Config, opts ...Option) (_ *Gateway, er
 		return nil, err
 	}
 	return g, nil
+}
+
+// newFollower builds the ledger event follower: from the checkpoint start
+// when the file held one, otherwise from the ledger's current height,
+// which is saved at once.
+func (g *Gateway) newFollower(ctx context.Context, file string, start ledger.Checkpoint, found bool, height func(context.Context) (uint64, error), led ledger.Ledger, st *store.Store, reg prometheus.Registerer) error {
+	logger := g.logger.With(slog.String("component", "follow"))
+	if found {
+		logger.Info("following ledger events from the checkpoint", slog.String("file", file), slog.Uint64("block", start.Block), slog.String("txID", start.TxID))
+	} else {
+		h, err := height(ctx)
+		if err != nil {
+			return fmt.Errorf("events.checkpointFile: no checkpoint yet, and the ledger height is unknown: %w", err)
+		}
+		start = ledger.Checkpoint{Block: h}
+		if err := follow.WriteCheckpoint(file, start); err != nil {
+			return fmt.Errorf("events.checkpointFile: %w", err)
+		}
+		logger.Info("no event checkpoint: following ledger events from the current height", slog.String("file", file), slog.Uint64("block", h))
+	}
+	fm, err := follow.NewMetrics(reg)
+	if err != nil {
+		return err
+	}
+	acts, err := follow.NewActions(g.cfg.Org.MSPID, g.anchorer, st, fm, logger)
+	if err != nil {
+		return err
+	}
+	g.follower, err = follow.New(led, file, start, acts, follow.WithMetrics(fm), follow.WithLogger(logger))
+	return err
 }
 
 // Addrs returns the addresses the gateway listens on.
@@ -467,9 +510,9 @@ func (g *Gateway) listen(ctx context.Context, cfg config.Config, tlsCfg *tls.Con
 	return nil
 }
 
-// Run reconciles pending work once, then serves every port, reconciles
-// on the configured interval and prunes used access tickets, until ctx
-// ends. Then it stops accepting calls, lets in-flight calls finish for at
+// Run reconciles pending work once, then serves every port, follows the
+// ledger's events (see package follow), reconciles on the configured
+// interval and prunes used access tickets, until ctx ends. Then it stops accepting calls, lets in-flight calls finish for at
 // most shutdown.grace (cancelling the rest), and closes everything. It
 // returns nil after a clean stop; a failing listener stops the gateway
 // the same way and its error is returned.
@@ -509,8 +552,17 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return err
 }
 
-// background runs the reconciler on its interval and prunes used tickets.
+// background follows the ledger's events, and runs the reconciler on its
+// interval and prunes used tickets, until ctx ends; it returns once the
+// follower saved its checkpoint.
 func (g *Gateway) background(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if err := g.follower.Run(ctx); err != nil {
+			g.logger.Warn("could not save the event checkpoint at stop; the events since the last save will be handled again", slog.String("error", err.Error()))
+		}
+	})
 	// The first run happened in Run before serving; wait an interval.
 	t := time.NewTicker(g.cfg.Reconciler.Interval)
 	defer t.Stop()

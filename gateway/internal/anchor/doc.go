@@ -36,6 +36,11 @@
 //     Nothing is ever anchored twice: the only transaction sent for an
 //     entry is the one persisted in it, and a persisted transaction is
 //     replaced only after it was invalidated.
+//   - Anchorer.ReconcileVersion: the same resolution for one record
+//     version, for the gateway's ledger event follower: a RecordAnchored or
+//     RecordAmended event of a version that is still pending here means its
+//     transaction committed, so the entry is marked anchored at once
+//     instead of at the reconciler's next run.
 //
 // "The same prepared transaction" is what (*ledger.Transaction).
 // MarshalBinary persists: for the embedded backend the transaction ID, the

@@ -193,3 +193,52 @@ func (a *Anchorer) runOnce(ctx context.Context) {
 		a.log.LogAttrs(ctx, slog.LevelWarn, "reconciliation left entries pending", slog.Any("error", err))
 	}
 }
+
+// ReconcileVersion resolves the pending entry of one record version now,
+// exactly as Reconcile resolves each pending entry (marked anchored,
+// committed again, or rolled back), for a caller that learnt, from a ledger
+// event, that its transaction committed and does not want to wait for the
+// next run. The Report counts that one entry: all zero when the store holds
+// no pending entry for the version (nothing to do: not stored, already
+// anchored or erased), Pending 1 and Skipped 1 when an Add, Amend or
+// Reconcile in this process is working on the record (it will finish the
+// entry). Errors: the store's errors from Get other than store.ErrNotFound
+// (store.ErrInvalid for a malformed ID or version, store.ErrClosed), and,
+// with Failed 1, the error that left the entry pending (the ledger
+// unreachable, say; a later run retries it); ctx's error.
+func (a *Anchorer) ReconcileVersion(ctx context.Context, recordID string, version int) (Report, error) {
+	start := a.now()
+	var rep Report
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	e, err := a.store.Get(recordID, version)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return rep, nil
+	case err != nil:
+		return rep, fmt.Errorf("reconcile record %q version %d: %w", recordID, version, err)
+	case e.State != store.StatePending:
+		return rep, nil
+	}
+	rep.Pending = 1
+	release, ok := a.claim(recordID)
+	if !ok {
+		rep.Skipped = 1
+		return rep, nil
+	}
+	out, err := a.reconcileEntry(ctx, e)
+	release()
+	switch out {
+	case outAnchored:
+		rep.Anchored = 1
+	case outRecommitted:
+		rep.Recommitted = 1
+	case outDiscarded:
+		rep.Discarded = 1
+	default:
+		rep.Failed = 1
+	}
+	rep.Duration = a.now().Sub(start)
+	return rep, err
+}

@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Config is the whole configuration of one medprov-gateway process. The yaml
 // tag of each field is its key in the YAML file; the env tag of each leaf is
@@ -15,6 +18,7 @@ type Config struct {
 	Store      Store      `yaml:"store"`
 	Exchange   Exchange   `yaml:"exchange"`
 	Reconciler Reconciler `yaml:"reconciler"`
+	Events     Events     `yaml:"events"`
 	Log        Log        `yaml:"log"`
 	Shutdown   Shutdown   `yaml:"shutdown"`
 }
@@ -156,6 +160,29 @@ type Reconciler struct {
 	// Interval is the time between runs (there is always one at start);
 	// default 30s, at most 24h.
 	Interval time.Duration `yaml:"interval" env:"RECONCILER_INTERVAL"`
+}
+
+// DefaultCheckpointFileName is the name of the event checkpoint file in
+// store.dir when events.checkpointFile is not set.
+const DefaultCheckpointFileName = "event-checkpoint.json"
+
+// Events configures the follower of the chaincode's events.
+type Events struct {
+	// CheckpointFile is the file that holds the position of the last
+	// event handled; default "" means store.dir/event-checkpoint.json
+	// (see EventCheckpointFile), so that it is backed up and restored
+	// with the store.
+	CheckpointFile string `yaml:"checkpointFile" env:"EVENTS_CHECKPOINT_FILE"`
+}
+
+// EventCheckpointFile returns the event checkpoint file the gateway uses:
+// events.checkpointFile, or DefaultCheckpointFileName in store.dir when it
+// is empty.
+func (c Config) EventCheckpointFile() string {
+	if c.Events.CheckpointFile != "" {
+		return c.Events.CheckpointFile
+	}
+	return filepath.Join(c.Store.Dir, DefaultCheckpointFileName)
 }
 
 // Log configures the process's slog handler.

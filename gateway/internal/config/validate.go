@@ -106,6 +106,11 @@ func (c Config) Validate() error {
 	v.duration("exchange.accessTicketTTL", c.Exchange.AccessTicketTTL, time.Second, 24*time.Hour)
 	v.duration("exchange.timeout", c.Exchange.Timeout, time.Second, 24*time.Hour)
 	v.duration("reconciler.interval", c.Reconciler.Interval, time.Second, 24*time.Hour)
+	if cf := c.Events.CheckpointFile; cf != "" && v.path("events.checkpointFile", cf, "file of the event checkpoint") {
+		if strings.HasSuffix(cf, string(filepath.Separator)) || filepath.Base(cf) == "." || filepath.Base(cf) == ".." {
+			v.add("events.checkpointFile", "must name a file, not a directory")
+		}
+	}
 	v.oneOf("log.level", c.Log.Level, LogLevels)
 	v.oneOf("log.format", c.Log.Format, LogFormats)
 	v.duration("shutdown.grace", c.Shutdown.Grace, time.Second, time.Hour)
@@ -325,6 +330,9 @@ func (c Config) CheckFiles() error {
 		dir("store.keyring.file.dir", c.Store.Keyring.File.Dir, true)
 	case KeyringPKCS11:
 		file("store.keyring.pkcs11.module", c.Store.Keyring.PKCS11.Module)
+	}
+	if c.Events.CheckpointFile != "" {
+		errs = appendErr(errs, "events.checkpointFile", c.Events.CheckpointFile, false, true)
 	}
 	return errors.Join(errs...)
 }

@@ -204,6 +204,12 @@ func TestValidate(t *testing.T) {
 		"a sub-second reconciler interval is refused": {
 			change: func(c *Config) { c.Reconciler.Interval = time.Millisecond }, key: "reconciler.interval", problem: "between 1s and 24h",
 		},
+		"an event checkpoint file naming a directory is refused": {
+			change: func(c *Config) { c.Events.CheckpointFile = "/var/lib/medprov/" }, key: "events.checkpointFile", problem: "must name a file",
+		},
+		"an event checkpoint file with a NUL byte is refused": {
+			change: func(c *Config) { c.Events.CheckpointFile = "cp\x00.json" }, key: "events.checkpointFile", problem: "NUL",
+		},
 		"an unknown log level is named": {
 			change: func(c *Config) { c.Log.Level = "INFO" }, key: "log.level", problem: "one of debug, info, warn, error",
 		},
@@ -280,6 +286,12 @@ func TestCheckFiles(t *testing.T) {
 		"a file as store directory is named": {
 			change: func(c *Config) { c.Store.Dir = file }, keys: []string{"store.dir"},
 		},
+		"a missing event checkpoint file passes": {
+			change: func(c *Config) { c.Events.CheckpointFile = filepath.Join(missing, "cp.json") },
+		},
+		"a directory as event checkpoint file is named": {
+			change: func(c *Config) { c.Events.CheckpointFile = dir }, keys: []string{"events.checkpointFile"},
+		},
 		"a missing PKCS#11 module is named": {
 			change: func(c *Config) {
 				c.Store.Keyring.Type = KeyringPKCS11
@@ -300,6 +312,25 @@ func TestCheckFiles(t *testing.T) {
 			c := good()
 			tc.change(&c)
 			assertKeys(t, c.CheckFiles(), tc.keys...)
+		})
+	}
+}
+
+func TestEventCheckpointFile(t *testing.T) {
+	tests := map[string]struct {
+		set, want string
+	}{
+		"the default is in store.dir": {"", filepath.Join("/srv/store", DefaultCheckpointFileName)},
+		"a configured file is used":   {"/srv/cp.json", "/srv/cp.json"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := Defaults()
+			c.Store.Dir = "/srv/store"
+			c.Events.CheckpointFile = tc.set
+			if got := c.EventCheckpointFile(); got != tc.want {
+				t.Errorf("EventCheckpointFile = %q, want %q", got, tc.want)
+			}
 		})
 	}
 }

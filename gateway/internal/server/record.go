@@ -273,9 +273,10 @@ func amendRequest(id *wallet.Identity, md *gatewayv1.AmendmentMetadata) (anchor.
 // means that no state can arise in which the ledger says the record is
 // active while its keys are already gone (the content would be lost
 // without a tombstone that says why). The other crash window, the ledger
-// erased and the store not (yet) shredded, is closed by retrying: the
-// reconciler does not cover erasure, so EraseRecord is idempotent for that
-// case. When the ledger refuses because the record is already erased
+// erased and the store not (yet) shredded, is closed by the gateway's
+// event follower (package follow), which shreds the record when it sees
+// the RecordErased event, and by retrying: EraseRecord is idempotent for
+// that case. When the ledger refuses because the record is already erased
 // (FAILED_PRECONDITION) and this store still holds a version that is not
 // erased, EraseRecord shreds it and succeeds; when the store has nothing
 // left to shred, it still runs Store.Erase (which finishes a compaction an
