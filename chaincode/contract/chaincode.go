@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -20,15 +21,18 @@ type Chaincode struct {
 	args  map[string][]string
 }
 
-// New builds the chaincode.
+// New builds the chaincode: the medprov contract, the default one, whose
+// transactions are called by their bare names, and the Baseline contract,
+// called as "Baseline:Put". Errors: the contract API's, when a contract
+// does not build.
 func New() (*Chaincode, error) {
-	inner, err := contractapi.NewChaincode(newContract())
+	inner, err := contractapi.NewChaincode(newContract(), newBaseline())
 	if err != nil {
 		return nil, fmt.Errorf("build contract: %w", err)
 	}
 	inner.TransactionSerializer = stringSerializer{}
-	args := make(map[string][]string, len(Signatures))
-	for _, s := range Signatures {
+	args := make(map[string][]string, len(Signatures)+len(BaselineSignatures))
+	for _, s := range append(slices.Clone(Signatures), BaselineSignatures...) {
 		args[s.Name] = s.Args
 	}
 	return &Chaincode{inner: inner, args: args}, nil

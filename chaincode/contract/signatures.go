@@ -51,4 +51,12 @@ const (
 	EventAccessDecided     = "AccessDecided"
 	EventAccessLogged      = "AccessLogged"
 	EventOrgEndpointSet    = "OrgEndpointSet"
+	EventBaselinePut       = "BaselinePut"
 )
+
+// BaselineSignatures is the on-chain API of the Baseline contract, whose
+// transaction names carry the contract's prefix. The front door checks
+// them as it checks Signatures.
+var BaselineSignatures = []Signature{
+	{Name: ledger.TxBaselinePut, Args: []string{"nonce"}},
+}

@@ -52,6 +52,11 @@ const (
 	TxGetOrgEndpoint        = "GetOrgEndpoint"
 )
 
+// baselineRoles may submit Baseline:Put: the operators who run load tests.
+// Clinicians and researchers have no use for it, and auditors write
+// nothing.
+var baselineRoles = []Role{RoleRecordsOfficer, RoleAdmin}
+
 var (
 	staff      = []Role{RoleClinician, RoleRecordsOfficer}
 	readers    = []Role{RoleClinician, RoleRecordsOfficer, RoleResearcher}
@@ -86,6 +91,7 @@ var rolePolicy = map[string][]Role{
 	TxAlerts:                trailRoles,
 	TxSetOrgEndpoint:        {RoleAdmin},
 	TxGetOrgEndpoint:        everyone,
+	TxBaselinePut:           baselineRoles,
 }
 
 // Authorize checks that the caller's role may call transaction tx.

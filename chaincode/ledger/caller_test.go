@@ -27,6 +27,8 @@ func TestCallerAuthorize(t *testing.T) {
 		"anyone may verify a record":                  {ledger.RoleAuditor, ledger.TxVerifyRecord, nil},
 		"a caller without a role may not verify":      {"", ledger.TxVerifyRecord, ledger.ErrPermissionDenied},
 		"an unknown transaction is an internal error": {ledger.RoleAdmin, "DropAllRecords", ledger.ErrInternal},
+		"a records officer may put a baseline key":    {ledger.RoleRecordsOfficer, ledger.TxBaselinePut, nil},
+		"a clinician may not put a baseline key":      {ledger.RoleClinician, ledger.TxBaselinePut, ledger.ErrPermissionDenied},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -31,6 +31,8 @@ const (
 	objDenials = "medprov.access.denials"
 	// objOrg: [mspID] → ledger.OrgEndpoint.
 	objOrg = "medprov.org"
+	// objBaseline: [nonce] → baselineValue, written by Baseline:Put only.
+	objBaseline = "medprov.baseline"
 )
 
 // Access index dimensions and the scope that stands for "every custodian".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -141,6 +142,11 @@ var authzMatrix = map[string]map[string]string{
 		"cust/N": "allow allow allow allow allow", "cust/L": "allow allow allow allow allow",
 		"other/N": "allow allow allow allow allow", "other/L": "allow allow allow allow allow",
 		"auth/N": "allow allow allow allow allow", "auth/L": "allow allow allow allow allow",
+	},
+	ledger.TxBaselinePut: {
+		"cust/N": "deny allow deny deny allow", "cust/L": "deny allow deny deny allow",
+		"other/N": "deny allow deny deny allow", "other/L": "deny allow deny deny allow",
+		"auth/N": "deny allow deny deny allow", "auth/L": "deny allow deny deny allow",
 	},
 }
 
@@ -296,6 +302,9 @@ var matrixCalls = map[string]call{
 	},
 	ledger.TxGetOrgEndpoint: func(e *env, f *fixture, c *devnet.Client) (bool, error) {
 		return ok(c.Evaluate(e.ctx, ledger.TxGetOrgEndpoint, devnet.HospitalA))
+	},
+	ledger.TxBaselinePut: func(e *env, f *fixture, c *devnet.Client) (bool, error) {
+		return ok(submit(e.ctx, c, ledger.TxBaselinePut, fmt.Sprintf("%x", seq.Add(1))))
 	},
 }
 

@@ -2,6 +2,7 @@ package contracttest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,6 +67,7 @@ func TestEveryWriteTransactionEmitsItsEvent(t *testing.T) {
 		{ledger.TxSetOrgEndpoint, contract.EventOrgEndpointSet, admin, func() []string {
 			return []string{asJSON(t, endpointRequest(t, e.net))}
 		}},
+		{ledger.TxBaselinePut, contract.EventBaselinePut, officer, func() []string { return []string{"0123abcd"} }},
 	}
 	covered := map[string]bool{}
 	for _, s := range steps {
@@ -91,7 +93,7 @@ func TestEveryWriteTransactionEmitsItsEvent(t *testing.T) {
 		}
 		covered[s.tx] = true
 	}
-	for _, s := range contract.Signatures {
+	for _, s := range slices.Concat(contract.Signatures, contract.BaselineSignatures) {
 		if !s.ReadOnly && !covered[s.Name] {
 			t.Errorf("write transaction %s is not covered", s.Name)
 		}

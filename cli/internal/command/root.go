@@ -261,7 +261,7 @@ progress and warnings go to stderr.
 	add(groupAccess, newAccessCommand(deps, g), newAuditCommand(deps, g))
 	add(groupEvidence, newVerifyCommand(deps, g))
 	add(groupAdmin, newGatewayCommand(deps, g), newDirectoryCommand(deps, g))
-	add(groupDev, newIdentityCommand(deps, g), newDevCommand(deps, g))
+	add(groupDev, newIdentityCommand(deps, g), newDevCommand(deps, g), newBenchCommand(deps, g))
 	addCompletionExample(root)
 	return root
 }
