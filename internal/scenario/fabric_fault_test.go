@@ -351,7 +351,10 @@ func TestFabricRestartEverything(t *testing.T) {
 	if len(acks) == 0 {
 		t.Fatalf("no record acknowledged before the crash; errors %s", l.errorCounts())
 	}
-	checkpoint := g.logged("following ledger events")
+	first := g.logged("no event checkpoint: following ledger events from the current height")
+	if len(first) != 1 {
+		t.Fatalf("the new gateway logged %d first-start event lines, want 1", len(first))
+	}
 
 	node(t, network, "stop", "all")
 	node(t, network, "start")
@@ -361,8 +364,17 @@ func TestFabricRestartEverything(t *testing.T) {
 	if len(rec) != 1 {
 		t.Fatalf("the restarted gateway logged %d reconcile lines, want 1", len(rec))
 	}
-	t.Logf("%d records acknowledged before the crash; at restart: %v; event follower before: %v, after: %v",
-		len(acks), rec[0], checkpoint, g2.logged("following ledger events"))
+	resumed := g2.logged("following ledger events from the checkpoint")
+	if len(resumed) != 1 {
+		t.Fatalf("the restarted gateway logged %d lines resuming from its event checkpoint, want 1", len(resumed))
+	}
+	// The follower saves its checkpoint every second: after 6 s of load
+	// it is past the block where the first run started.
+	if from, at := first[0]["block"].(float64), resumed[0]["block"].(float64); at <= from {
+		t.Errorf("the restarted gateway resumed events at block %v, not past block %v where it first started", at, from)
+	}
+	t.Logf("%d records acknowledged before the crash; at restart: %v; events first from block %v, resumed from block %v",
+		len(acks), rec[0], first[0]["block"], resumed[0]["block"])
 	st, err := gatewayv1.NewAdminServiceClient(adminConn(ctx, t, network, g2)).Status(ctx, &gatewayv1.StatusRequest{})
 	if err != nil {
 		t.Fatal(err)
