@@ -80,6 +80,14 @@ demo-fabric: build ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin) wi
 	$(BIN)/medprov-demo -gateways test-network/gateways
 	@echo "the network and its gateways still run: . test-network/gateways/HospitalAMSP/clinician.env && bin/medprov gateway status; make network-down stops them"
 
+# bench-fabric measures the gateway against the raw-put baseline on the
+# running test network, in one run (docs/BENCHMARKS.md). BENCH_ARGS go to
+# test-network/bench.sh, e.g. BENCH_ARGS="-r 3 -d 30s".
+BENCH_ARGS ?=
+.PHONY: bench-fabric
+bench-fabric: build ## Measure anchor and access through the gateways against Baseline:Put on the running test network (make network-up gateways-up first)
+	test-network/bench.sh $(BENCH_ARGS)
+
 .PHONY: network-status
 network-status: ## Show the Fabric test network's processes, health and chaincode
 	test-network/status.sh
