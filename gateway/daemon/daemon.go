@@ -336,7 +336,7 @@ func (g *Gateway) openLedger(cfg config.Config, shared *embedded.Ledger, svc *wa
 		}
 	}
 	height := func(context.Context) (uint64, error) { return el.Height(), nil }
-	l := ledger.NewRetrying(ledger.NewEmbedded(el))
+	l := ledger.NewRetrying(ledger.NewEmbedded(el), ledger.WithCommitTimeout(cfg.Ledger.CommitTimeout))
 	if shared == nil {
 		// Closing the client closes the embedded ledger; a shared one is
 		// its opener's to close.
@@ -370,7 +370,7 @@ func (g *Gateway) openFabric(cfg config.Config, svc *wallet.Identity) (ledger.Le
 		conn.Close()
 		return nil, nil, fmt.Errorf("ledger.fabric: %w", err)
 	}
-	l := ledger.NewRetrying(fl)
+	l := ledger.NewRetrying(fl, ledger.WithCommitTimeout(cfg.Ledger.CommitTimeout))
 	g.closers = append(g.closers, l.Close)
 	return l, fl.Height, nil
 }

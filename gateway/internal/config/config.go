@@ -78,9 +78,16 @@ const (
 type Ledger struct {
 	// Backend is "embedded" (in-process, one machine) or "fabric"; default
 	// "embedded".
-	Backend  string         `yaml:"backend" env:"LEDGER_BACKEND"`
-	Embedded EmbeddedLedger `yaml:"embedded"`
-	Fabric   FabricLedger   `yaml:"fabric"`
+	Backend string `yaml:"backend" env:"LEDGER_BACKEND"`
+	// CommitTimeout bounds the wait for one transaction's commit; when it
+	// passes, the gateway looks the transaction up and sends the same
+	// signed transaction again (a copy that was ordered already is
+	// rejected as a duplicate), so a transaction an orderer lost (a Raft
+	// leader that stopped) does not hold the call until the caller gives
+	// up. Default 10s.
+	CommitTimeout time.Duration  `yaml:"commitTimeout" env:"LEDGER_COMMIT_TIMEOUT"`
+	Embedded      EmbeddedLedger `yaml:"embedded"`
+	Fabric        FabricLedger   `yaml:"fabric"`
 }
 
 // EmbeddedLedger configures the in-process ledger.
@@ -211,8 +218,9 @@ func Defaults() Config {
 			Metrics: "127.0.0.1:9464",
 		},
 		Ledger: Ledger{
-			Backend: BackendEmbedded,
-			Fabric:  FabricLedger{Channel: "medprov", Chaincode: "medprov"},
+			Backend:       BackendEmbedded,
+			CommitTimeout: 10 * time.Second,
+			Fabric:        FabricLedger{Channel: "medprov", Chaincode: "medprov"},
 		},
 		Wallet:     Wallet{ServiceIdentity: "gateway"},
 		Store:      Store{Keyring: Keyring{Type: KeyringFile}},

@@ -103,6 +103,7 @@ func (c Config) Validate() error {
 		}
 	}
 
+	v.duration("ledger.commitTimeout", c.Ledger.CommitTimeout, time.Second, 10*time.Minute)
 	v.duration("exchange.accessTicketTTL", c.Exchange.AccessTicketTTL, time.Second, 24*time.Hour)
 	v.duration("exchange.timeout", c.Exchange.Timeout, time.Second, 24*time.Hour)
 	v.duration("reconciler.interval", c.Reconciler.Interval, time.Second, 24*time.Hour)
