@@ -20,9 +20,13 @@
 //     organisation's gateway, on synthetic records that a custodian's
 //     gateway anchored at setup, covered by consents that synthetic patients
 //     signed, so that every call is GRANTED.
-//   - Put: the chaincode's Baseline:Put submitted straight to the
-//     organisation's peer with fabric-gateway, as the floor the other two
-//     are compared with.
+//   - Put: a transaction submitted straight to the organisation's peer
+//     with fabric-gateway, bypassing the medprov gateway: the chaincode's
+//     Baseline:Put (TransactionBaseline, workload "put"), the floor the
+//     other two are compared with; or AnchorRecord built as the gateway
+//     builds it for AddRecord (TransactionAnchor, workload "put-anchor"),
+//     which set against Anchor separates the gateway's overhead from the
+//     weight of the transaction itself.
 //
 // Everything the workloads write is synthetic: generated patient keys,
 // random content, opaque IDs. Nothing is logged.

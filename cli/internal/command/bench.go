@@ -40,8 +40,9 @@ connections.
 A progress line goes to stderr every second. The result goes to stdout in
 the -o format (a table by default): committed transactions, errors by code
 (ABORTED is an MVCC conflict the gateway gave up retrying; a Fabric
-validation code such as MVCC_READ_CONFLICT for put; DENIED for an access
-that was refused), throughput in transactions per second, and the p50, p95,
+validation code such as MVCC_READ_CONFLICT for put and put-anchor, and the
+chaincode's own code for a refused proposal; DENIED for an access that was
+refused), throughput in transactions per second, and the p50, p95,
 p99 and max latency of one committed call. --json FILE also writes the
 result as JSON (--json - writes only the JSON to stdout); --baseline FILE,
 the JSON of an earlier run (typically put), adds the ratios of this run's

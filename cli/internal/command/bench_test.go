@@ -2,12 +2,14 @@ package command
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/medprov/medprov/gateway/devup"
+	"github.com/medprov/medprov/internal/devca"
 	"github.com/medprov/medprov/internal/devnet"
 )
 
@@ -39,6 +41,9 @@ func TestBadBenchCommandLinesAreUsageErrorsNamingTheFlag(t *testing.T) {
 		"a custodian env file lacking a key": {[]string{"bench", "access", "--custodian-env", env, "--grantee", "HospitalBMSP"}, "--custodian-env"},
 		"put without a gateway config":       {[]string{"bench", "put"}, "--gateway-config"},
 		"put with a missing gateway config":  {[]string{"bench", "put", "--gateway-config", filepath.Join(dir, "none.yaml")}, "--gateway-config"},
+		"put with an unknown transaction":    {[]string{"bench", "put", "--gateway-config", filepath.Join(dir, "none.yaml"), "--transaction", "mint"}, "--transaction"},
+		"put with a transaction in capitals": {[]string{"bench", "put", "--gateway-config", filepath.Join(dir, "none.yaml"), "--transaction", "Anchor"}, "--transaction"},
+		"put with an empty transaction":      {[]string{"bench", "put", "--gateway-config", filepath.Join(dir, "none.yaml"), "--transaction", ""}, "--transaction"},
 		"a bench argument":                   {[]string{"bench", "put", "now"}, "now"},
 		"an unknown workload":                {[]string{"bench", "mint"}, "mint"},
 	}
@@ -148,5 +153,79 @@ func TestBenchAgainstADevelopmentConsortium(t *testing.T) {
 		"--records", "1", "--patients", "1", "--duration", "1s")
 	if denied.code != ExitRefused || !strings.Contains(denied.line, devnet.HealthAuthority) {
 		t.Errorf("access with the wrong grantee: exit %d: %s; want %d naming the grantee", denied.code, denied.line, ExitRefused)
+	}
+}
+
+// unreachableFabricConfig writes a medprov-gateway configuration with the
+// fabric backend pointing at a loopback port nothing listens on, and a
+// wallet holding the service identity "gateway" (a records officer of
+// clearance V); it returns the file's path.
+func unreachableFabricConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	org, err := devca.NewOrg("HospitalAMSP", "hospital-a.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := org.Issue(devca.IdentityRequest{Name: "gateway", NodeOU: devca.NodeOUClient, Role: devca.RoleRecordsOfficer, Clearance: devca.ClearanceV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := org.WriteIdentity(filepath.Join(dir, "wallet", "gateway"), id); err != nil {
+		t.Fatal(err)
+	}
+	ca := filepath.Join(dir, "peer-tls-ca.pem")
+	writeFile(t, ca, org.TLSCACertPEM())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := l.Addr().String()
+	l.Close()
+	file := filepath.Join(dir, "gateway.yaml")
+	writeFile(t, file, []byte(`org: {mspId: HospitalAMSP}
+tls: {certFile: `+dir+`/tls.crt, keyFile: `+dir+`/tls.key, clientCAFile: `+dir+`/ca.pem}
+wallet: {dir: `+dir+`/wallet, serviceIdentity: gateway}
+store: {dir: `+dir+`/store, keyring: {file: {dir: `+dir+`/keys}}}
+ledger:
+  backend: fabric
+  fabric: {peerEndpoint: "`+peer+`", peerTLSCAFile: `+ca+`, channel: medprov, chaincode: medprov}
+`))
+	return file
+}
+
+func TestBenchPutAgainstAnUnreachablePeer(t *testing.T) {
+	cfg := unreachableFabricConfig(t)
+
+	baseline := run(t, "bench", "put", "--gateway-config", cfg, "--transaction", "baseline", "--concurrency", "2", "--duration", "300ms", "--json", "-")
+	if baseline.code != ExitError {
+		t.Fatalf("baseline: exit %d (%s), want %d: nothing committed", baseline.code, baseline.line, ExitError)
+	}
+	var rep benchReport
+	if err := json.Unmarshal([]byte(baseline.stdout), &rep); err != nil {
+		t.Fatalf("baseline: %v\n%s", err, baseline.stdout)
+	}
+	if rep.Workload != "put" || rep.Committed != 0 || rep.Errors["UNAVAILABLE"] == 0 {
+		t.Errorf("baseline JSON: %+v; want workload put, only UNAVAILABLE errors", rep)
+	}
+
+	// The anchor transaction registers its patient before the run: with no
+	// peer the setup fails, as the gateway commands' setups do.
+	anchor := run(t, "bench", "put", "--gateway-config", cfg, "--transaction", "anchor", "--duration", "300ms")
+	if anchor.code != ExitUnavailable || !strings.Contains(anchor.line, "RegisterPatient") {
+		t.Errorf("anchor: exit %d (%s), want %d naming RegisterPatient", anchor.code, anchor.line, ExitUnavailable)
+	}
+	t.Logf("anchor: %s", anchor.line)
+	if anchor.stdout != "" {
+		t.Errorf("anchor: stdout = %q, want nothing", anchor.stdout)
+	}
+}
+
+func TestBenchPutHelpDescribesTheTransactions(t *testing.T) {
+	r := mustRun(t, "bench", "put", "--help")
+	for _, want := range []string{"--transaction", "baseline", "anchor", "put-anchor", "AnchorRecord", "RegisterPatient"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("bench put --help lacks %q", want)
+		}
 	}
 }
