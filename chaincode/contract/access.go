@@ -66,7 +66,7 @@ func (c *Contract) RequestAccess(ctx *Context, request string) (string, error) {
 	if err := st.PutAccessEvent(ev); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventAccessDecided, eventOf(ev)); err != nil {
+	if err := st.Emit(ledger.EventAccessDecided, eventOf(ev)); err != nil {
 		return "", err
 	}
 	if ev.Decision == ledger.DecisionDenied {
@@ -125,7 +125,7 @@ func (c *Contract) LogAccess(ctx *Context, request string) (string, error) {
 	if err := st.PutAccessEvent(ev); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventAccessLogged, eventOf(ev)); err != nil {
+	if err := st.Emit(ledger.EventAccessLogged, eventOf(ev)); err != nil {
 		return "", err
 	}
 	return output(ev)

@@ -53,7 +53,7 @@ func (b *Baseline) Put(ctx *Context, nonce string) (string, error) {
 	if err := st.PutBaseline(nonce); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventBaselinePut, baselineEvent{Nonce: nonce}); err != nil {
+	if err := st.Emit(ledger.EventBaselinePut, baselineEvent{Nonce: nonce}); err != nil {
 		return "", err
 	}
 	return output(baselineEvent{Nonce: nonce})

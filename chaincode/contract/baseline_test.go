@@ -144,8 +144,8 @@ func TestBaselinePutWritesOneFixedKey(t *testing.T) {
 	if err := json.Unmarshal(stub.state[key], &doc); err != nil || doc.Kind != ledger.KindBaseline || doc.SchemaVersion != ledger.SchemaVersion {
 		t.Errorf("stored %q (%v), want the baseline document", stub.state[key], err)
 	}
-	if stub.event == nil || stub.event.EventName != EventBaselinePut || string(stub.event.Payload) != `{"nonce":"00ff"}` {
-		t.Errorf("event = %v, want %s with the nonce", stub.event, EventBaselinePut)
+	if stub.event == nil || stub.event.EventName != ledger.EventBaselinePut || string(stub.event.Payload) != `{"nonce":"00ff"}` {
+		t.Errorf("event = %v, want %s with the nonce", stub.event, ledger.EventBaselinePut)
 	}
 
 	// Another nonce writes the same bytes under another key.

@@ -54,7 +54,7 @@ func (c *Contract) GrantConsent(ctx *Context, consent, signature string) (string
 	if err := st.PutConsent(stored, true); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventConsentGranted, consentEvent{g.ConsentID, g.Patient, g.Grantee.MSPID, stored.Status}); err != nil {
+	if err := st.Emit(ledger.EventConsentGranted, consentEvent{g.ConsentID, g.Patient, g.Grantee.MSPID, stored.Status}); err != nil {
 		return "", err
 	}
 	return output(stored)
@@ -99,7 +99,7 @@ func (c *Contract) RevokeConsent(ctx *Context, revocation, signature string) (st
 		return "", err
 	}
 	summary := consentEvent{stored.ConsentID, stored.Patient, stored.Grantee.MSPID, stored.Status}
-	if err := st.Emit(EventConsentRevoked, summary); err != nil {
+	if err := st.Emit(ledger.EventConsentRevoked, summary); err != nil {
 		return "", err
 	}
 	if !ctx.canSeeConsent(stored) {

@@ -21,7 +21,7 @@ func (c *Contract) SetOrgEndpoint(ctx *Context, request string) (string, error) 
 	if err := st.PutOrgEndpoint(e); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventOrgEndpointSet, struct {
+	if err := st.Emit(ledger.EventOrgEndpointSet, struct {
 		MSPID    string `json:"mspId"`
 		Endpoint string `json:"endpoint"`
 	}{e.MSPID, e.Endpoint}); err != nil {

@@ -60,7 +60,7 @@ func (c *Contract) AnchorRecord(ctx *Context, request string) (string, error) {
 	if err := st.PutRecord(rec, true); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventRecordAnchored, recordEvent{rec.RecordID, rec.Version, rec.Custodian, rec.Status}); err != nil {
+	if err := st.Emit(ledger.EventRecordAnchored, recordEvent{rec.RecordID, rec.Version, rec.Custodian, rec.Status}); err != nil {
 		return "", err
 	}
 	return output(withKind(rec))
@@ -165,7 +165,7 @@ func (c *Contract) AmendRecord(ctx *Context, request string) (string, error) {
 	if err := st.PutRecord(next, true); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventRecordAmended, recordEvent{next.RecordID, next.Version, next.Custodian, next.Status}); err != nil {
+	if err := st.Emit(ledger.EventRecordAmended, recordEvent{next.RecordID, next.Version, next.Custodian, next.Status}); err != nil {
 		return "", err
 	}
 	return output(withKind(next))
@@ -203,7 +203,7 @@ func (c *Contract) EraseRecord(ctx *Context, request string) (string, error) {
 		}
 		latest = r
 	}
-	if err := st.Emit(EventRecordErased, recordEvent{latest.RecordID, latest.Version, latest.Custodian, latest.Status}); err != nil {
+	if err := st.Emit(ledger.EventRecordErased, recordEvent{latest.RecordID, latest.Version, latest.Custodian, latest.Status}); err != nil {
 		return "", err
 	}
 	return output(withKind(latest))

@@ -35,7 +35,7 @@ func (c *Contract) RegisterPatient(ctx *Context, publicKey string) (string, erro
 	if err := st.PutPatient(p); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventPatientRegistered, patientEvent{p.Pseudonym, p.KeyVersion}); err != nil {
+	if err := st.Emit(ledger.EventPatientRegistered, patientEvent{p.Pseudonym, p.KeyVersion}); err != nil {
 		return "", err
 	}
 	return output(p)
@@ -93,7 +93,7 @@ func (c *Contract) RotatePatientKey(ctx *Context, rotation, signature string) (s
 	if err := st.PutPatient(p); err != nil {
 		return "", err
 	}
-	if err := st.Emit(EventPatientKeyRotated, patientEvent{p.Pseudonym, p.KeyVersion}); err != nil {
+	if err := st.Emit(ledger.EventPatientKeyRotated, patientEvent{p.Pseudonym, p.KeyVersion}); err != nil {
 		return "", err
 	}
 	return output(p)

@@ -39,21 +39,6 @@ var Signatures = []Signature{
 	{Name: ledger.TxGetOrgEndpoint, Args: []string{"mspId"}, ReadOnly: true},
 }
 
-// Event names: one chaincode event per write transaction.
-const (
-	EventRecordAnchored    = "RecordAnchored"
-	EventRecordAmended     = "RecordAmended"
-	EventRecordErased      = "RecordErased"
-	EventPatientRegistered = "PatientRegistered"
-	EventPatientKeyRotated = "PatientKeyRotated"
-	EventConsentGranted    = "ConsentGranted"
-	EventConsentRevoked    = "ConsentRevoked"
-	EventAccessDecided     = "AccessDecided"
-	EventAccessLogged      = "AccessLogged"
-	EventOrgEndpointSet    = "OrgEndpointSet"
-	EventBaselinePut       = "BaselinePut"
-)
-
 // BaselineSignatures is the on-chain API of the Baseline contract, whose
 // transaction names carry the contract's prefix. The front door checks
 // them as it checks Signatures.

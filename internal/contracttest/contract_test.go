@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medprov/medprov/chaincode/contract"
 	"github.com/medprov/medprov/chaincode/ledger"
 	"github.com/medprov/medprov/gateway/embedded"
 	"github.com/medprov/medprov/internal/devnet"
@@ -27,7 +26,7 @@ func TestEventsAreDeliveredAfterCommitInOrder(t *testing.T) {
 	if _, err := e.grant(officer, p, devnet.HospitalB, nil); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{contract.EventPatientRegistered, contract.EventRecordAnchored, contract.EventConsentGranted}
+	want := []string{ledger.EventPatientRegistered, ledger.EventRecordAnchored, ledger.EventConsentGranted}
 	for i, name := range want {
 		select {
 		case ev := <-events:
@@ -45,7 +44,7 @@ func TestEventsAreDeliveredAfterCommitInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Event == nil || res.Event.Name != contract.EventRecordAmended || res.Event.TxID != res.TxID || res.Event.BlockNumber != res.BlockNumber {
+	if res.Event == nil || res.Event.Name != ledger.EventRecordAmended || res.Event.TxID != res.TxID || res.Event.BlockNumber != res.BlockNumber {
 		t.Fatalf("amend result event = %+v, want RecordAmended for tx %s in block %d", res.Event, res.TxID, res.BlockNumber)
 	}
 }

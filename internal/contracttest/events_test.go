@@ -35,39 +35,39 @@ func TestEveryWriteTransactionEmitsItsEvent(t *testing.T) {
 		as        *devnet.Client
 		args      func() []string
 	}{
-		{ledger.TxRegisterPatient, contract.EventPatientRegistered, officer, func() []string { return []string{p.PublicKey} }},
-		{ledger.TxAnchorRecord, contract.EventRecordAnchored, officer, func() []string {
+		{ledger.TxRegisterPatient, ledger.EventPatientRegistered, officer, func() []string { return []string{p.PublicKey} }},
+		{ledger.TxAnchorRecord, ledger.EventRecordAnchored, officer, func() []string {
 			return []string{asJSON(t, ledger.AnchorRequest{RecordID: recordID, Patient: p.Pseudonym, DocType: "18842-5", Confidentiality: ledger.ConfNormal, Commitment: commitment(1)})}
 		}},
-		{ledger.TxAmendRecord, contract.EventRecordAmended, officer, func() []string {
+		{ledger.TxAmendRecord, ledger.EventRecordAmended, officer, func() []string {
 			return []string{asJSON(t, ledger.AmendRequest{RecordID: recordID, Commitment: commitment(2), Reason: ledger.AmendAddendum})}
 		}},
-		{ledger.TxGrantConsent, contract.EventConsentGranted, officer, func() []string {
+		{ledger.TxGrantConsent, ledger.EventConsentGranted, officer, func() []string {
 			g := e.consentGrant(officer, p, devnet.HospitalB, nil)
 			consentID = g.ConsentID
 			return []string{asJSON(t, g), p.Sign(g.CanonicalBytes())}
 		}},
-		{ledger.TxRequestAccess, contract.EventAccessDecided, clinicianB, func() []string {
+		{ledger.TxRequestAccess, ledger.EventAccessDecided, clinicianB, func() []string {
 			return []string{asJSON(t, ledger.AccessRequest{RecordID: recordID, Purpose: ledger.PurposeTreatment})}
 		}},
-		{ledger.TxLogAccess, contract.EventAccessLogged, officer, func() []string {
+		{ledger.TxLogAccess, ledger.EventAccessLogged, officer, func() []string {
 			return []string{asJSON(t, ledger.LogAccessRequest{RecordID: recordID, Purpose: ledger.PurposeTreatment, CareRelationship: &care})}
 		}},
-		{ledger.TxRevokeConsent, contract.EventConsentRevoked, officer, func() []string {
+		{ledger.TxRevokeConsent, ledger.EventConsentRevoked, officer, func() []string {
 			r := ledger.ConsentRevocation{ConsentID: consentID, Patient: p.Pseudonym, Sequence: 2}
 			return []string{asJSON(t, r), p.Sign(r.CanonicalBytes())}
 		}},
-		{ledger.TxRotatePatientKey, contract.EventPatientKeyRotated, officer, func() []string {
+		{ledger.TxRotatePatientKey, ledger.EventPatientKeyRotated, officer, func() []string {
 			r := ledger.KeyRotation{Patient: p.Pseudonym, NewPublicKey: next.PublicKey, Sequence: 3}
 			return []string{asJSON(t, r), p.Sign(r.CanonicalBytes())}
 		}},
-		{ledger.TxEraseRecord, contract.EventRecordErased, officer, func() []string {
+		{ledger.TxEraseRecord, ledger.EventRecordErased, officer, func() []string {
 			return []string{asJSON(t, ledger.EraseRequest{RecordID: recordID, Reason: ledger.ErasePatientRequest})}
 		}},
-		{ledger.TxSetOrgEndpoint, contract.EventOrgEndpointSet, admin, func() []string {
+		{ledger.TxSetOrgEndpoint, ledger.EventOrgEndpointSet, admin, func() []string {
 			return []string{asJSON(t, endpointRequest(t, e.net))}
 		}},
-		{ledger.TxBaselinePut, contract.EventBaselinePut, officer, func() []string { return []string{"0123abcd"} }},
+		{ledger.TxBaselinePut, ledger.EventBaselinePut, officer, func() []string { return []string{"0123abcd"} }},
 	}
 	covered := map[string]bool{}
 	for _, s := range steps {

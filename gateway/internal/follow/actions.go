@@ -15,27 +15,12 @@ import (
 	"github.com/medprov/medprov/gateway/internal/store"
 )
 
-// The chaincode's event names (docs/chaincode-api.md, "Events"); a test
-// checks them against the chaincode's own constants.
-const (
-	EventRecordAnchored    = "RecordAnchored"
-	EventRecordAmended     = "RecordAmended"
-	EventRecordErased      = "RecordErased"
-	EventPatientRegistered = "PatientRegistered"
-	EventPatientKeyRotated = "PatientKeyRotated"
-	EventConsentGranted    = "ConsentGranted"
-	EventConsentRevoked    = "ConsentRevoked"
-	EventAccessDecided     = "AccessDecided"
-	EventAccessLogged      = "AccessLogged"
-	EventOrgEndpointSet    = "OrgEndpointSet"
-)
-
-// eventNames is the set of known event names, the values of the events
-// metric's label.
+// eventNames is the set of known event names (the chaincode's), the
+// values of the events metric's label.
 var eventNames = []string{
-	EventRecordAnchored, EventRecordAmended, EventRecordErased,
-	EventPatientRegistered, EventPatientKeyRotated, EventConsentGranted, EventConsentRevoked,
-	EventAccessDecided, EventAccessLogged, EventOrgEndpointSet,
+	domain.EventRecordAnchored, domain.EventRecordAmended, domain.EventRecordErased,
+	domain.EventPatientRegistered, domain.EventPatientKeyRotated, domain.EventConsentGranted, domain.EventConsentRevoked,
+	domain.EventAccessDecided, domain.EventAccessLogged, domain.EventOrgEndpointSet,
 }
 
 // eventLabel bounds the metric label to the known names.
@@ -112,19 +97,19 @@ func NewActions(mspID string, anchorer Reconciler, st Store, metrics *Metrics, l
 // pending is logged, not returned: the periodic reconciler retries it.
 func (a *Actions) Handle(ctx context.Context, ev ledger.Event) error {
 	switch ev.Name {
-	case EventRecordAnchored, EventRecordAmended:
+	case domain.EventRecordAnchored, domain.EventRecordAmended:
 		var p recordEvent
 		if !a.decode(ctx, ev, &p) || p.Custodian != a.mspID {
 			return nil
 		}
 		return a.anchored(ctx, ev, p)
-	case EventRecordErased:
+	case domain.EventRecordErased:
 		var p recordEvent
 		if !a.decode(ctx, ev, &p) || p.Custodian != a.mspID {
 			return nil
 		}
 		return a.erased(ctx, ev, p)
-	case EventAccessDecided, EventAccessLogged:
+	case domain.EventAccessDecided, domain.EventAccessLogged:
 		var p accessEvent
 		if !a.decode(ctx, ev, &p) || p.Custodian != a.mspID {
 			return nil

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/medprov/medprov/chaincode/contract"
 	domain "github.com/medprov/medprov/chaincode/ledger"
 
 	"github.com/medprov/medprov/gateway/internal/anchor"
@@ -21,20 +20,6 @@ import (
 	"github.com/medprov/medprov/gateway/internal/store"
 	"github.com/medprov/medprov/internal/devnet"
 )
-
-func TestEventNamesAreTheChaincodes(t *testing.T) {
-	for mine, theirs := range map[string]string{
-		EventRecordAnchored: contract.EventRecordAnchored, EventRecordAmended: contract.EventRecordAmended,
-		EventRecordErased: contract.EventRecordErased, EventPatientRegistered: contract.EventPatientRegistered,
-		EventPatientKeyRotated: contract.EventPatientKeyRotated, EventConsentGranted: contract.EventConsentGranted,
-		EventConsentRevoked: contract.EventConsentRevoked, EventAccessDecided: contract.EventAccessDecided,
-		EventAccessLogged: contract.EventAccessLogged, EventOrgEndpointSet: contract.EventOrgEndpointSet,
-	} {
-		if mine != theirs {
-			t.Errorf("event name %q, the chaincode's is %q", mine, theirs)
-		}
-	}
-}
 
 // followWithActions runs a follower with hospital A's actions from start
 // until stop is called.
@@ -238,25 +223,25 @@ func TestActions(t *testing.T) {
 		wantAlerts  map[string]float64
 		wantErrLogs int
 	}{
-		"a pending version of ours is reconciled":       {ev: rec(EventRecordAnchored, "pending", me), wantRecon: 1},
-		"a pending amendment of ours is reconciled":     {ev: rec(EventRecordAmended, "pending", me), wantRecon: 1},
-		"an anchored version needs nothing":             {ev: rec(EventRecordAnchored, "anchored", me)},
-		"a version not stored here needs nothing":       {ev: rec(EventRecordAnchored, "unknown", me)},
-		"another custodian's version is ignored":        {ev: rec(EventRecordAnchored, "pending", other)},
-		"a live erased record of ours is shredded":      {ev: rec(EventRecordErased, "anchored", me), wantErase: 1},
-		"a pending erased record of ours is shredded":   {ev: rec(EventRecordErased, "pending", me), wantErase: 1},
-		"an already shredded record needs nothing":      {ev: rec(EventRecordErased, "erased", me)},
-		"another custodian's erasure is ignored":        {ev: rec(EventRecordErased, "anchored", other)},
-		"a store failure on erasure is returned":        {ev: rec(EventRecordErased, "anchored", me), getErr: store.ErrClosed, wantErr: true},
-		"an emergency decision on ours is an alert":     {ev: access(EventAccessDecided, me, domain.DecisionEmergency, domain.AlertEmergency), wantAlerts: map[string]float64{"EMERGENCY_ACCESS": 1}},
-		"an emergency without its flag is still one":    {ev: access(EventAccessDecided, me, domain.DecisionEmergency), wantAlerts: map[string]float64{"EMERGENCY_ACCESS": 1}},
-		"a denial burst on ours is an alert":            {ev: access(EventAccessDecided, me, domain.DecisionDenied, domain.AlertDenialBurst), wantAlerts: map[string]float64{"DENIAL_BURST": 1}},
-		"an out-of-care access on ours is an alert":     {ev: access(EventAccessLogged, me, domain.DecisionGranted, domain.AlertOutsideCare), wantAlerts: map[string]float64{"OUTSIDE_CARE_RELATIONSHIP": 1}},
-		"an unknown alert kind is counted as other":     {ev: access(EventAccessLogged, me, domain.DecisionGranted, "NEW_KIND"), wantAlerts: map[string]float64{"other": 1}},
-		"a granted access without alerts is no alert":   {ev: access(EventAccessDecided, me, domain.DecisionGranted)},
-		"an alert on another custodian's record is not": {ev: access(EventAccessDecided, other, domain.DecisionEmergency, domain.AlertEmergency)},
-		"a payload that does not decode is skipped":     {ev: ledger.Event{Name: EventRecordErased, TxID: txA, Payload: []byte("{")}, wantErrLogs: 1},
-		"other events need nothing":                     {ev: ledger.Event{Name: EventConsentGranted, TxID: txA, Payload: []byte("{}")}},
+		"a pending version of ours is reconciled":       {ev: rec(domain.EventRecordAnchored, "pending", me), wantRecon: 1},
+		"a pending amendment of ours is reconciled":     {ev: rec(domain.EventRecordAmended, "pending", me), wantRecon: 1},
+		"an anchored version needs nothing":             {ev: rec(domain.EventRecordAnchored, "anchored", me)},
+		"a version not stored here needs nothing":       {ev: rec(domain.EventRecordAnchored, "unknown", me)},
+		"another custodian's version is ignored":        {ev: rec(domain.EventRecordAnchored, "pending", other)},
+		"a live erased record of ours is shredded":      {ev: rec(domain.EventRecordErased, "anchored", me), wantErase: 1},
+		"a pending erased record of ours is shredded":   {ev: rec(domain.EventRecordErased, "pending", me), wantErase: 1},
+		"an already shredded record needs nothing":      {ev: rec(domain.EventRecordErased, "erased", me)},
+		"another custodian's erasure is ignored":        {ev: rec(domain.EventRecordErased, "anchored", other)},
+		"a store failure on erasure is returned":        {ev: rec(domain.EventRecordErased, "anchored", me), getErr: store.ErrClosed, wantErr: true},
+		"an emergency decision on ours is an alert":     {ev: access(domain.EventAccessDecided, me, domain.DecisionEmergency, domain.AlertEmergency), wantAlerts: map[string]float64{"EMERGENCY_ACCESS": 1}},
+		"an emergency without its flag is still one":    {ev: access(domain.EventAccessDecided, me, domain.DecisionEmergency), wantAlerts: map[string]float64{"EMERGENCY_ACCESS": 1}},
+		"a denial burst on ours is an alert":            {ev: access(domain.EventAccessDecided, me, domain.DecisionDenied, domain.AlertDenialBurst), wantAlerts: map[string]float64{"DENIAL_BURST": 1}},
+		"an out-of-care access on ours is an alert":     {ev: access(domain.EventAccessLogged, me, domain.DecisionGranted, domain.AlertOutsideCare), wantAlerts: map[string]float64{"OUTSIDE_CARE_RELATIONSHIP": 1}},
+		"an unknown alert kind is counted as other":     {ev: access(domain.EventAccessLogged, me, domain.DecisionGranted, "NEW_KIND"), wantAlerts: map[string]float64{"other": 1}},
+		"a granted access without alerts is no alert":   {ev: access(domain.EventAccessDecided, me, domain.DecisionGranted)},
+		"an alert on another custodian's record is not": {ev: access(domain.EventAccessDecided, other, domain.DecisionEmergency, domain.AlertEmergency)},
+		"a payload that does not decode is skipped":     {ev: ledger.Event{Name: domain.EventRecordErased, TxID: txA, Payload: []byte("{")}, wantErrLogs: 1},
+		"other events need nothing":                     {ev: ledger.Event{Name: domain.EventConsentGranted, TxID: txA, Payload: []byte("{}")}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -309,7 +294,7 @@ func TestActionsLeaveAFailedReconciliationToTheReconciler(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(map[string]any{"recordId": "pending", "version": 1, "custodian": "HospitalAMSP"})
-	if err := a.Handle(context.Background(), ledger.Event{Name: EventRecordAnchored, TxID: txA, Payload: b}); err != nil {
+	if err := a.Handle(context.Background(), ledger.Event{Name: domain.EventRecordAnchored, TxID: txA, Payload: b}); err != nil {
 		t.Errorf("Handle = %v, want nil", err)
 	}
 	if n := len(logs.lines(t, "WARN")); n != 1 {

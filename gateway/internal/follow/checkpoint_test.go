@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	domain "github.com/medprov/medprov/chaincode/ledger"
 	"github.com/medprov/medprov/gateway/internal/ledger"
 )
 
@@ -104,7 +105,7 @@ func TestStartWithoutACheckpointStartsAtTheCurrentHeight(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if ev := rec.handled()[0]; ev.Block < h || ev.Name != EventPatientRegistered {
+	if ev := rec.handled()[0]; ev.Block < h || ev.Name != domain.EventPatientRegistered {
 		t.Errorf("handled %s in block %d; want the registration after block %d", ev.Name, ev.Block, h)
 	}
 	// A second Start reads the file, whatever the height is now.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	domain "github.com/medprov/medprov/chaincode/ledger"
 	"github.com/medprov/medprov/gateway/internal/ledger"
 )
 
@@ -365,7 +366,7 @@ func TestFollowerMetrics(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if got := gathered(t, reg, "medprov_ledger_events_total", "name", EventPatientRegistered); got != 2 {
+	if got := gathered(t, reg, "medprov_ledger_events_total", "name", domain.EventPatientRegistered); got != 2 {
 		t.Errorf("events{PatientRegistered} = %v, want 2", got)
 	}
 	if got, want := gathered(t, reg, "medprov_ledger_event_checkpoint_block", "", ""), float64(rec.handled()[1].Block); got != want {
