@@ -7,14 +7,14 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/medprov/medprov/internal/rpccode"
 )
 
 // Workload is what Run calls. Call makes one call as worker (0 to
@@ -158,28 +158,15 @@ func Code(err error) string {
 		return l.Label()
 	}
 	if s, ok := status.FromError(err); ok {
-		return CodeName(s.Code())
+		return rpccode.Name(s.Code())
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return CodeName(codes.DeadlineExceeded)
+		return rpccode.Name(codes.DeadlineExceeded)
 	case errors.Is(err, context.Canceled):
-		return CodeName(codes.Canceled)
+		return rpccode.Name(codes.Canceled)
 	}
-	return CodeName(codes.Unknown)
-}
-
-// CodeName renders a gRPC code as the API spells it: NotFound is
-// NOT_FOUND.
-func CodeName(c codes.Code) string {
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && unicode.IsUpper(r) {
-			b.WriteByte('_')
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
+	return rpccode.Name(codes.Unknown)
 }
 
 // ErrOptions is wrapped by Run's errors about its Options.

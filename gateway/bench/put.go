@@ -31,6 +31,7 @@ import (
 	"github.com/medprov/medprov/gateway/internal/config"
 	"github.com/medprov/medprov/gateway/internal/ledger"
 	"github.com/medprov/medprov/gateway/internal/wallet"
+	"github.com/medprov/medprov/internal/rpccode"
 )
 
 // nonceBytes is the number of random bytes in a Baseline:Put nonce.
@@ -400,7 +401,7 @@ func (e *chaincodeError) Label() string { return string(e.ce.Code) }
 func (e *chaincodeError) GRPCStatus() *status.Status {
 	code := codes.Unknown
 	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		if CodeName(c) == string(e.ce.Code) {
+		if rpccode.Name(c) == string(e.ce.Code) {
 			code = c
 		}
 	}

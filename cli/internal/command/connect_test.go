@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/medprov/medprov/internal/devca"
+	"github.com/medprov/medprov/internal/rpccode"
 )
 
 func TestGatewayErrorsMapToTheDocumentedExitCodes(t *testing.T) {
@@ -42,7 +43,7 @@ func TestGatewayErrorsMapToTheDocumentedExitCodes(t *testing.T) {
 			if r.code != tc.wantExit {
 				t.Fatalf("exit %d (%v), want %d", r.code, r.err, tc.wantExit)
 			}
-			want := "medprov gateway status: " + CodeName(tc.code) + ": synthetic failure"
+			want := "medprov gateway status: " + rpccode.Name(tc.code) + ": synthetic failure"
 			if r.line != want {
 				t.Errorf("error line = %q, want %q", r.line, want)
 			}

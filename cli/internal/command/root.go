@@ -13,15 +13,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/medprov/medprov/cli/internal/output"
+	"github.com/medprov/medprov/internal/rpccode"
 )
 
 // The documented exit codes.
@@ -109,7 +108,7 @@ type RPCError struct {
 	Message string
 }
 
-func (e *RPCError) Error() string { return CodeName(e.Code) + ": " + e.Message }
+func (e *RPCError) Error() string { return rpccode.Name(e.Code) + ": " + e.Message }
 
 // GRPCStatus returns the status, so that status.Code works on the error.
 func (e *RPCError) GRPCStatus() *status.Status { return status.New(e.Code, e.Message) }
@@ -128,19 +127,6 @@ func rpcError(err error) error {
 		return &RPCError{Code: s.Code(), Message: s.Message()}
 	}
 	return err
-}
-
-// CodeName renders a gRPC code as the API names it: NotFound becomes
-// NOT_FOUND.
-func CodeName(c codes.Code) string {
-	var b strings.Builder
-	for i, r := range c.String() {
-		if i > 0 && unicode.IsUpper(r) {
-			b.WriteByte('_')
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
 }
 
 // ExitCode maps an error returned by the root command to an exit code.
