@@ -227,25 +227,26 @@ func (o *benchOptions) runBench(cmd *cobra.Command, deps Deps, g *globals, name 
 	return nil
 }
 
-// dialGateways opens n connections to the gateway the connection flags
-// name, as the other gateway commands do. Close them with closeAll.
-func (g *globals) dialGateways(deps Deps, n int) ([]*client.Conn, error) {
+// dialGateways opens n connections to the gateway as the bench clients of
+// each, and returns them with a function that closes them.
+func (g *globals) dialGateways(deps Deps, n int) ([]bench.Gateway, func(), error) {
 	var conns []*client.Conn
+	closeAll := func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	gws := make([]bench.Gateway, 0, n)
 	for range n {
 		c, err := g.dial(deps)
 		if err != nil {
-			closeAll(conns)
-			return nil, err
+			closeAll()
+			return nil, nil, err
 		}
 		conns = append(conns, c)
+		gws = append(gws, benchGateway(c))
 	}
-	return conns, nil
-}
-
-func closeAll(conns []*client.Conn) {
-	for _, c := range conns {
-		_ = c.Close()
-	}
+	return gws, closeAll, nil
 }
 
 // benchGateway returns the bench clients of a connection.

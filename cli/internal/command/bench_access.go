@@ -86,15 +86,11 @@ func (o *benchAccessOptions) run(cmd *cobra.Command, deps Deps, g *globals) erro
 	}
 	defer custodian.Close()
 	n := bench.Connections(o.bench.concurrency)
-	conns, err := g.dialGateways(deps, n)
+	gws, closeAll, err := g.dialGateways(deps, n)
 	if err != nil {
 		return err
 	}
-	defer closeAll(conns)
-	gws := make([]bench.Gateway, len(conns))
-	for i, c := range conns {
-		gws[i] = benchGateway(c)
-	}
+	defer closeAll()
 	ctx, cancel := g.transferCtx(cmd.Context())
 	w, err := bench.NewAccess(ctx, bench.AccessOptions{
 		Custodian: benchGateway(custodian), Requesters: gws, Grantee: o.grantee,

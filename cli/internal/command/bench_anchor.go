@@ -40,15 +40,11 @@ func (o *benchAnchorOptions) run(cmd *cobra.Command, deps Deps, g *globals) erro
 		return err
 	}
 	n := bench.Connections(o.bench.concurrency)
-	conns, err := g.dialGateways(deps, n)
+	gws, closeAll, err := g.dialGateways(deps, n)
 	if err != nil {
 		return err
 	}
-	defer closeAll(conns)
-	gws := make([]bench.Gateway, len(conns))
-	for i, c := range conns {
-		gws[i] = benchGateway(c)
-	}
+	defer closeAll()
 	ctx, cancel := g.unaryCtx(cmd.Context())
 	w, err := bench.NewAnchor(ctx, gws, deps.Rand)
 	cancel()
