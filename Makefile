@@ -94,7 +94,8 @@ network-status: ## Show the Fabric test network's processes, health and chaincod
 
 # test-fabric brings the test network up (or reuses a running one: up is
 # idempotent; down then stops it too), runs the Fabric ledger conformance
-# suite and the end-to-end scenarios against it, and takes the network
+# suite, the exactly-once test, the load tool's Fabric workloads, the
+# end-to-end scenarios and the fault tests against it, and takes the network
 # down again, also when the tests fail. MEDPROV_FABRIC=1 makes a missing
 # network a failure instead of a skip. -p 1: the conformance suite counts
 # every event in a window of the channel, so the scenarios' gateways must
@@ -104,7 +105,7 @@ test-fabric: ## Start the Fabric test network (FABRIC_BIN=<fabric>/bin), run the
 	@test -n "$(FABRIC_BIN)" || { echo "test-fabric: set FABRIC_BIN to the folder of Fabric 3.x's peer binary (docs/fabric-network.md)"; exit 2; }
 	@export FABRIC_BIN="$(FABRIC_BIN)"; status=0; \
 	  { test-network/up.sh && test-network/deploy.sh && \
-	    MEDPROV_FABRIC=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run Fabric ./gateway/internal/ledger/ ./internal/scenario/; } || status=$$?; \
+	    MEDPROV_FABRIC=1 $(GO) test -race -count=1 -p 1 -timeout 20m -run Fabric ./gateway/internal/ledger/ ./gateway/bench/ ./internal/scenario/; } || status=$$?; \
 	  test-network/down.sh || { [ $$status -ne 0 ] || status=1; }; \
 	  exit $$status
 

@@ -3,6 +3,7 @@ package bench_test
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -151,7 +152,7 @@ func TestPutCountsAnUnreachablePeerAsUnavailable(t *testing.T) {
 // fabricGatewayConfig returns the local Fabric test network's HospitalAMSP
 // gateway configuration (test-network/up.sh and deploy.sh, with the
 // Baseline contract deployed), or skips the test without FABRIC_BIN or the
-// network.
+// network (fails instead when MEDPROV_FABRIC=1, as make test-fabric sets).
 func fabricGatewayConfig(t *testing.T) string {
 	t.Helper()
 	cfg := filepath.Join("..", "..", "test-network", "gateways", "HospitalAMSP", "gateway.yaml")
@@ -159,7 +160,11 @@ func fabricGatewayConfig(t *testing.T) string {
 		t.Skip("FABRIC_BIN is not set: the put workload needs the Fabric test network")
 	}
 	if _, err := os.Stat(cfg); err != nil {
-		t.Skipf("no test network: %v (run test-network/up.sh and deploy.sh)", err)
+		msg := fmt.Sprintf("no test network: %v (run test-network/up.sh and deploy.sh)", err)
+		if os.Getenv("MEDPROV_FABRIC") == "1" { // make test-fabric: the network must be there
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
 	}
 	return cfg
 }
