@@ -167,6 +167,12 @@ func closedError(cause error) *Error {
 	return &Error{code: codes.Unavailable, msg: "the ledger is closed", kind: ErrClosed, cause: cause}
 }
 
+// unavailableError is a peer that could not be reached, or whose Gateway
+// service found no endorsers: retrying later may succeed.
+func unavailableError(txID string, cause error) *Error {
+	return &Error{code: codes.Unavailable, msg: "the ledger's peer is unavailable", txID: txID, cause: cause}
+}
+
 // internalError hides an unexpected error from clients.
 func internalError(txID string, cause error) *Error {
 	return &Error{code: codes.Internal, msg: internalMessage, txID: txID, cause: cause}

@@ -286,11 +286,15 @@ func (f *Fabric) Prepare(ctx context.Context, id Identity, tx string, args ...st
 	}, nil
 }
 
-// endorse endorses proposal. When the peers' endorsements disagree (a
-// peer that has not committed the latest block yet reads older state than
-// the first endorser), it endorses the same proposal again after a
-// backoff, up to the retries of WithFabricEndorseRetries: peers catch up
-// within a block or two.
+// endorse endorses proposal. It endorses the same proposal again after a
+// backoff, up to the retries of WithFabricEndorseRetries, when the failure
+// is transient: the peers' endorsements disagree (a peer that has not
+// committed the latest block yet reads older state than the first
+// endorser; peers catch up within a block or two), the endorsement timed
+// out while the caller's context is still alive, or no peer could be
+// reached (Unavailable: a peer restarting, or the peers' discovery not yet
+// knowing enough endorsers). A proposal is not a transaction: endorsing
+// it again writes nothing.
 func (f *Fabric) endorse(ctx context.Context, proposal *client.Proposal) (*client.Transaction, error) {
 	delay := f.opts.endorseBackoff
 	for attempt := 1; ; attempt++ {
@@ -298,10 +302,14 @@ func (f *Fabric) endorse(ctx context.Context, proposal *client.Proposal) (*clien
 		if err == nil {
 			return endorsed, nil
 		}
-		if !peersDisagree(err) {
+		disagree := peersDisagree(err)
+		if !disagree && !endorseTransient(ctx, err) {
 			return nil, f.callError(ctx, err, "", false)
 		}
 		if attempt > f.opts.endorseRetries {
+			if !disagree {
+				return nil, f.callError(ctx, err, "", false)
+			}
 			// Not a chaincode error: the first endorser accepted the
 			// proposal, and a lagging peer's answer must not be shown as
 			// the chaincode's.
@@ -312,6 +320,20 @@ func (f *Fabric) endorse(ctx context.Context, proposal *client.Proposal) (*clien
 		}
 		delay *= 2
 	}
+}
+
+// endorseTransient reports whether an endorsement failed for a reason that
+// another attempt may not meet: its own timeout (not the caller's
+// deadline) or no reachable peer.
+func endorseTransient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	switch status.Code(err) {
+	case codes.DeadlineExceeded, codes.Unavailable:
+		return true
+	}
+	return false
 }
 
 // peersDisagree reports whether an endorsement failed after the first
@@ -634,7 +656,8 @@ func validationCode(c peer.TxValidationCode) ValidationCode {
 
 // callError maps an error of an evaluation, endorsement or look-up: a
 // chaincode's "CODE: message" in the Gateway service's error details
-// becomes the chaincode error, a context's end the context's code.
+// becomes the chaincode error, a context's end the context's code, an
+// unreachable peer (or no endorsers) Unavailable, anything else Internal.
 func (f *Fabric) callError(ctx context.Context, err error, txID string, sent bool) *Error {
 	if f.closed.Load() {
 		return closedError(err)
@@ -650,6 +673,8 @@ func (f *Fabric) callError(ctx context.Context, err error, txID string, sent boo
 		return contextError(fmt.Errorf("%w: %w", context.DeadlineExceeded, err), txID, sent)
 	case codes.Canceled:
 		return contextError(fmt.Errorf("%w: %w", context.Canceled, err), txID, sent)
+	case codes.Unavailable:
+		return unavailableError(txID, err)
 	}
 	return internalError(txID, err)
 }

@@ -241,6 +241,58 @@ func TestFabricPeersThatKeepDisagreeingAreNotAChaincodeError(t *testing.T) {
 	}
 }
 
+func TestFabricEndorsesAgainAfterTransientFailures(t *testing.T) {
+	tests := map[string]struct {
+		errs      []error
+		wantCode  codes.Code // OK: Prepare succeeds
+		endorses  int
+		sleepsLen int
+	}{
+		"an unreachable peer, then an answer": {
+			errs:     []error{status.Error(codes.Unavailable, "no combination of peers can be derived which satisfy the endorsement policy")},
+			wantCode: codes.OK, endorses: 2, sleepsLen: 1,
+		},
+		"an endorsement timeout, then an answer": {
+			errs:     []error{status.Error(codes.DeadlineExceeded, "endorse timeout")},
+			wantCode: codes.OK, endorses: 2, sleepsLen: 1,
+		},
+		"unreachable on every attempt: Unavailable after the retries": {
+			errs: []error{
+				status.Error(codes.Unavailable, "down"), status.Error(codes.Unavailable, "down"),
+				status.Error(codes.Unavailable, "down"), status.Error(codes.Unavailable, "down"),
+			},
+			wantCode: codes.Unavailable, endorses: 4, sleepsLen: 3,
+		},
+		"a chaincode error is not retried": {
+			errs:     []error{status.Error(codes.Unknown, "PERMISSION_DENIED: role researcher may not call RegisterPatient")},
+			wantCode: codes.PermissionDenied, endorses: 1, sleepsLen: 0,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			g := &fakeGateway{endorseErrs: tc.errs}
+			f, sleeps := newFakeFabric(t, g)
+			_, err := f.Prepare(context.Background(), fakeIdentity(t), "RegisterPatient", "key")
+			n, _ := g.counts()
+			if status.Code(err) != tc.wantCode || n != tc.endorses || len(*sleeps) != tc.sleepsLen {
+				t.Errorf("Prepare: %v after %d endorsements and sleeps %v; want code %v after %d with %d sleeps",
+					err, n, *sleeps, tc.wantCode, tc.endorses, tc.sleepsLen)
+			}
+		})
+	}
+}
+
+func TestFabricDoesNotEndorseAgainAfterTheCallersDeadline(t *testing.T) {
+	g := &fakeGateway{endorseErrs: []error{status.Error(codes.Unavailable, "down")}}
+	f, sleeps := newFakeFabric(t, g)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := f.Prepare(ctx, fakeIdentity(t), "RegisterPatient", "key")
+	if n, _ := g.counts(); status.Code(err) != codes.Canceled || n != 0 || len(*sleeps) != 0 {
+		t.Errorf("Prepare with an ended context: %v after %d endorsements, want Canceled and none", err, n)
+	}
+}
+
 func TestFabricResendsOnlyWhatTheLedgerDoesNotHold(t *testing.T) {
 	tests := map[string]struct {
 		orderAnyway bool // the failed Submit reached the orderers after all

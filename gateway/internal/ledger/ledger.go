@@ -25,7 +25,9 @@ type Ledger interface {
 	// it here (Fabric does, and then returns chaincode errors here); the
 	// embedded backend only creates the ID and returns chaincode errors from
 	// Commit. Errors: chaincode errors, ErrClosed (Unavailable), context
-	// errors (DeadlineExceeded, Canceled).
+	// errors (DeadlineExceeded, Canceled), Unavailable when no peer could
+	// endorse it (Fabric retries that, and its own endorsement timeouts,
+	// with backoff before it gives up).
 	Prepare(ctx context.Context, id Identity, tx string, args ...string) (*Transaction, error)
 
 	// Commit sends a prepared transaction for ordering and waits until its
@@ -51,7 +53,8 @@ type Ledger interface {
 
 	// Evaluate runs a read-only call against committed state and returns
 	// the chaincode's response payload; nothing is ordered. Errors:
-	// chaincode errors, ErrClosed, context errors.
+	// chaincode errors, ErrClosed, context errors, Unavailable when the
+	// peer cannot be reached.
 	Evaluate(ctx context.Context, id Identity, tx string, args ...string) ([]byte, error)
 
 	// Events returns the chaincode events of valid transactions, in commit
