@@ -13,9 +13,10 @@
 # gateway's own cost, put-anchor ÷ put the transaction's weight), access
 # (RequestAccess through HospitalB's gateway, as its clinician, on records
 # HospitalA's officer anchored under a consent). Each runs WARMUP, then DURATION
-# measured. Beside each result: the CPU seconds the network's processes
-# (orderers, peers, chaincode services, gateways) used during it, in all
-# and by kind, and per committed transaction.
+# measured. Beside each result: the CPU the network's processes
+# (orderers, peers, chaincode services, gateways) used inside the measured
+# window, in all and by kind, per committed transaction (CPU seconds over
+# the sampled span ÷ (throughput × span)).
 #
 # Needs: the network and its gateways (make network-up, make gateways-up),
 # bin/medprov (make build), jq.
@@ -39,6 +40,11 @@ while getopts r:d:w:c:o: opt; do
 	esac
 done
 need_tools jq
+case $DURATION in
+*[!0-9]*s | s | *[!0-9s]*) die "-d $DURATION: give the duration in whole seconds, such as 30s" ;;
+esac
+SPAN=$((${DURATION%s} - 3))
+[ "$SPAN" -ge 2 ] || die "-d $DURATION: at least 5s, the network's CPU is sampled over the window less 3 s"
 CLI=${MEDPROV_BIN:-$REPO/bin/medprov}
 [ -x "$CLI" ] || die "no medprov at $CLI: run make build (or set MEDPROV_BIN)"
 for msp in HospitalAMSP HospitalBMSP; do
@@ -73,17 +79,31 @@ conn() {
 }
 
 # run NAME WORKLOAD CONCURRENCY ARGS...: one measurement, its JSON in
-# OUT/NAME.json with the network's CPU seconds added.
+# OUT/NAME.json with the network's CPU added: sampled inside the measured
+# window (from the tool's first progress line after the warm-up, for the
+# window's length less 3 s), so that set-up, warm-up and the drain after
+# the window do not count.
 run() {
-	local name=$1 workload=$2 c=$3 before after
+	local name=$1 workload=$2 c=$3 log pid before after t0 t1 i
 	shift 3
 	say "   $name: $workload at $c in flight, $WARMUP + $DURATION"
-	before=$(cpu_seconds)
+	log=$OUT/$name.progress
 	"$CLI" bench "$workload" "$@" --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
-		--json "$OUT/$name.raw.json" >/dev/null || die "$name: medprov bench $workload failed"
+		--json "$OUT/$name.raw.json" >/dev/null 2>"$log" &
+	pid=$!
+	for i in $(seq 1 1200); do
+		grep -v '(warm-up)' "$log" 2>/dev/null | grep -q ' committed ' && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	before=$(cpu_seconds)
+	t0=$(now)
+	sleep "$((SPAN))"
 	after=$(cpu_seconds)
-	jq --argjson a "$after" --argjson b "$before" \
-		'. + {networkCpuSeconds: ($a.all - $b.all),
+	t1=$(now)
+	wait "$pid" || die "$name: medprov bench $workload failed; see $log"
+	jq --argjson a "$after" --argjson b "$before" --argjson span "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" \
+		'. + {networkCpuSpanSeconds: $span, networkCpuSeconds: ($a.all - $b.all),
 		      networkCpuSecondsBy: ($a | with_entries(select(.key != "all") | .value -= ($b[.key] // 0)))}' \
 		"$OUT/$name.raw.json" >"$OUT/$name.json"
 	rm -f "$OUT/$name.raw.json"
@@ -110,7 +130,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			jq -r --arg r "$r" --arg w "$w" --arg c "$c" --slurpfile put "$OUT/r$r-put-c$c.json" '
 				def f(x): (x * 100 | round) / 100;
 				[$r, $w, $c, f(.throughputTxPerSec), f(.latencyMs.p50), f(.latencyMs.p95), f(.latencyMs.p99),
-				 (if .committed > 0 then f(.networkCpuSeconds * 1000 / .committed) else "-" end),
+				 (if .throughputTxPerSec > 0 then f(.networkCpuSeconds * 1000 / (.throughputTxPerSec * .networkCpuSpanSeconds)) else "-" end),
 				 f(.throughputTxPerSec / $put[0].throughputTxPerSec), f(.latencyMs.p50 / $put[0].latencyMs.p50)]
 				| @tsv' "$OUT/r$r-$w-c$c.json"
 		done
@@ -123,7 +143,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	for c in 1 "$SAT"; do
 		for w in put anchor put-anchor access; do
 			jq -r --arg r "$r" --arg w "$w" --arg c "$c" '
-				def per(k): if .committed > 0 then ((.networkCpuSecondsBy[k] // 0) * 1000 / .committed * 10 | round) / 10 else "-" end;
+				def per(k): if .throughputTxPerSec > 0 then ((.networkCpuSecondsBy[k] // 0) * 1000 / (.throughputTxPerSec * .networkCpuSpanSeconds) * 10 | round) / 10 else "-" end;
 				[$r, $w, $c, per("orderer"), per("peer"), per("chaincode"), per("gateway")] | @tsv' "$OUT/r$r-$w-c$c.json"
 		done
 	done
