@@ -21,6 +21,7 @@ var eventNames = []string{
 	domain.EventRecordAnchored, domain.EventRecordAmended, domain.EventRecordErased,
 	domain.EventPatientRegistered, domain.EventPatientKeyRotated, domain.EventConsentGranted, domain.EventConsentRevoked,
 	domain.EventAccessDecided, domain.EventAccessLogged, domain.EventOrgEndpointSet,
+	domain.EventBaselinePut,
 }
 
 // eventLabel bounds the metric label to the known names.
@@ -170,7 +171,7 @@ func (a *Actions) erased(ctx context.Context, ev ledger.Event, p recordEvent) er
 		switch {
 		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
 		case err != nil:
-			return fmt.Errorf("%s event of record %q: %w", ev.Name, p.RecordID, err)
+			return fmt.Errorf("%s event of record %q: %w: %w", ev.Name, p.RecordID, ErrMustHandle, err)
 		case e.State != store.StateErased:
 			live = true
 		}
@@ -179,7 +180,7 @@ func (a *Actions) erased(ctx context.Context, ev ledger.Event, p recordEvent) er
 		return nil
 	}
 	if err := a.store.Erase(p.RecordID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%s event of record %q: erase in the store (retry EraseRecord to finish): %w", ev.Name, p.RecordID, err)
+		return fmt.Errorf("%s event of record %q: erase in the store: %w: %w", ev.Name, p.RecordID, ErrMustHandle, err)
 	}
 	a.log.LogAttrs(ctx, slog.LevelInfo, "erasure finished on its ledger event: the store held versions the ledger had erased",
 		slog.String("txID", ev.TxID), slog.String("recordID", p.RecordID))

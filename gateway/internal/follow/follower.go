@@ -32,10 +32,18 @@ const (
 // Handler acts on one event. It must be idempotent: after a restart the
 // events since the last saved checkpoint are handled again. An error makes
 // the Follower try the event again (a few times, then skip it with an
-// ERROR log); ctx's end stops the Follower without moving past the event.
+// ERROR log), unless it wraps ErrMustHandle: then the Follower keeps
+// trying it, with capped backoff, and does not move past it; ctx's end
+// stops the Follower without moving past the event.
 type Handler interface {
 	Handle(ctx context.Context, ev ledger.Event) error
 }
+
+// ErrMustHandle marks a handler error whose event must not be skipped: no
+// other part of the gateway would do its work (an erasure the store has
+// not finished). The Follower stalls on it, logging an ERROR once it has
+// failed as often as a skippable event may, until it succeeds.
+var ErrMustHandle = errors.New("follow: the event must be handled before the next")
 
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, ev ledger.Event) error
@@ -261,11 +269,17 @@ func (f *Follower) handle(ctx context.Context, ev ledger.Event) bool {
 		if err == nil {
 			return true
 		}
-		if attempt >= f.attempts {
+		switch {
+		case attempt >= f.attempts && !errors.Is(err, ErrMustHandle):
 			f.log.LogAttrs(ctx, slog.LevelError, "ledger event could not be handled; skipped",
 				slog.String("event", ev.Name), slog.String("txID", ev.TxID), slog.Uint64("block", ev.Block),
 				slog.Int("attempts", attempt), slog.String("error", err.Error()))
+			f.metrics.skipped(ev.Name)
 			return true
+		case attempt == f.attempts:
+			f.log.LogAttrs(ctx, slog.LevelError, "ledger event could not be handled; following stalls on it until it can",
+				slog.String("event", ev.Name), slog.String("txID", ev.TxID), slog.Uint64("block", ev.Block),
+				slog.Int("attempts", attempt), slog.String("error", err.Error()))
 		}
 		f.log.LogAttrs(ctx, slog.LevelDebug, "ledger event handler failed; retrying",
 			slog.String("event", ev.Name), slog.String("txID", ev.TxID), slog.String("error", err.Error()))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -335,6 +336,54 @@ func TestHandlerErrorsAreRetriedThenSkipped(t *testing.T) {
 	}
 	if errs := logs.lines(t, "ERROR"); len(errs) != 1 || errs[0]["txID"] == "" {
 		t.Errorf("ERROR lines %v, want one naming the skipped transaction", errs)
+	}
+}
+
+// TestEventsThatMustBeHandledAreNotSkipped checks that an event whose
+// handler fails with ErrMustHandle is tried again past the attempts after
+// which another event would be skipped, with one ERROR line, and that
+// neither the next event nor the checkpoint moves past it meanwhile.
+func TestEventsThatMustBeHandledAreNotSkipped(t *testing.T) {
+	e := newEnv(t)
+	path := filepath.Join(e.dir, "cp.json")
+	start, _, err := Start(context.Background(), path, e.height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.registerPatient(t)
+	e.registerPatient(t)
+	const failures = 7 // more than WithHandleAttempts(3)
+	var calls atomic.Int32
+	var order []string
+	var mu sync.Mutex
+	h := HandlerFunc(func(ctx context.Context, ev ledger.Event) error {
+		if calls.Add(1) <= failures {
+			if cp, _, err := ReadCheckpoint(path); err != nil || cp != start {
+				t.Errorf("checkpoint %+v (%v) while the first event fails, want %+v", cp, err, start)
+			}
+			return fmt.Errorf("synthetic store failure: %w", ErrMustHandle)
+		}
+		mu.Lock()
+		order = append(order, ev.TxID)
+		mu.Unlock()
+		return nil
+	})
+	logs := &syncBuffer{}
+	f, err := New(e.ledger, path, start, h, WithHandleAttempts(3), WithBackoff(time.Millisecond, time.Millisecond),
+		WithSave(1, time.Hour), WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(f)
+	eventually(t, "both events", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 2 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if c := calls.Load(); c != failures+2 {
+		t.Errorf("handler called %d times, want %d: %d failures and a success for the first event, 1 for the second", c, failures+2, failures)
+	}
+	if errs := logs.lines(t, "ERROR"); len(errs) != 1 || errs[0]["txID"] == "" {
+		t.Errorf("ERROR lines %v, want one naming the stalled transaction", errs)
 	}
 }
 

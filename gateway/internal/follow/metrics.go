@@ -7,19 +7,24 @@ import "github.com/prometheus/client_golang/prometheus"
 // identifiers. A nil *Metrics records nothing.
 type Metrics struct {
 	events *prometheus.CounterVec
+	skips  *prometheus.CounterVec
 	alerts *prometheus.CounterVec
 	block  prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg:
-// medprov_ledger_events_total{name}, medprov_ledger_alerts_total{kind} and
-// medprov_ledger_event_checkpoint_block. It fails if reg already holds
+// medprov_ledger_events_total{name}, medprov_ledger_events_skipped_total{name},
+// medprov_ledger_alerts_total{kind} and medprov_ledger_event_checkpoint_block. It fails if reg already holds
 // metrics with these names.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medprov_ledger_events_total",
 			Help: "Chaincode events handled by the event follower, by event name (other for a name the gateway does not know). Events replayed after a restart are counted again.",
+		}, []string{"name"}),
+		skips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medprov_ledger_events_skipped_total",
+			Help: "Chaincode events the event follower skipped because their action kept failing, by event name; an alert should watch it.",
 		}, []string{"name"}),
 		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medprov_ledger_alerts_total",
@@ -30,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Block number of the event checkpoint last saved.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.events, m.alerts, m.block} {
+	for _, c := range []prometheus.Collector{m.events, m.skips, m.alerts, m.block} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -41,6 +46,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) event(name string) {
 	if m != nil {
 		m.events.WithLabelValues(eventLabel(name)).Inc()
+	}
+}
+
+func (m *Metrics) skipped(name string) {
+	if m != nil {
+		m.skips.WithLabelValues(eventLabel(name)).Inc()
 	}
 }
 
