@@ -66,7 +66,11 @@ up() {
 		fi
 		need_ports "$name" "$(gateway_port "$msp" 9)" "$(gateway_port "$msp" 10)" "$(gateway_port "$msp" 11)"
 		mkdir -p "$LOGS" "$RUN"
-		stat -c %s "$LOGS/$name.log" 2>/dev/null >"$RUN/$name.logoffset" || echo 0 >"$RUN/$name.logoffset"
+		if [ -f "$LOGS/$name.log" ]; then
+			wc -c <"$LOGS/$name.log" | tr -d ' ' >"$RUN/$name.logoffset"
+		else
+			echo 0 >"$RUN/$name.logoffset"
+		fi
 		start "$name" PATH="$PATH" HOME="${HOME:-/tmp}" -- "$GATEWAY_BIN" --config "$GATEWAYS/$msp/gateway.yaml"
 		say "   started $name (PID $(pid_of "$name")), log $LOGS/$name.log"
 		started="$started $msp"

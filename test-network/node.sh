@@ -11,8 +11,9 @@
 #                   ledger and files stay. NAME "all" is every process.
 #   start           start whatever of the network is not running, from its
 #                   kept data: test-network/up.sh, then deploy.sh if a
-#                   chaincode service is down (both skip what runs);
-#                   gateways: test-network/gateways.sh up
+#                   chaincode service is down (both skip what runs). It
+#                   does not start gateways that were stopped: run
+#                   test-network/gateways.sh up for them
 #
 # Usage: test-network/node.sh names|leader|stop NAME...|start
 

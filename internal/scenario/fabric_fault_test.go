@@ -367,6 +367,12 @@ func TestFabricRestartEverything(t *testing.T) {
 	if len(rec) != 1 {
 		t.Fatalf("the restarted gateway logged %d reconcile lines, want 1", len(rec))
 	}
+	// With 32 uploads in flight at the kill, some are always stored but
+	// not yet marked anchored; without any, this test would not exercise
+	// the reconciler.
+	if pending, _ := rec[0]["pending"].(float64); pending == 0 {
+		t.Errorf("nothing was pending at restart (%v): the crash left no work to reconcile", rec[0])
+	}
 	resumed := g2.logged("following ledger events from the checkpoint")
 	if len(resumed) != 1 {
 		t.Fatalf("the restarted gateway logged %d lines resuming from its event checkpoint, want 1", len(resumed))

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/medprov/medprov/gateway/internal/ledger"
 	"github.com/medprov/medprov/gateway/internal/store"
+	"github.com/medprov/medprov/internal/rpccode"
 )
 
 // Report counts what one Reconcile did with the pending entries it found.
@@ -152,7 +155,9 @@ func (a *Anchorer) reconcileEntry(ctx context.Context, e store.Entry) (outcome, 
 		a.log.LogAttrs(ctx, slog.LevelInfo, "pending record anchored by committing its transaction again", slog.String("recordID", e.RecordID), slog.String("txID", c.TxID), slog.Uint64("block", c.Block))
 		return outRecommitted, nil
 	case rejected(err), errors.Is(err, ledger.ErrConflict):
-		return a.rollBack(ctx, e, fmt.Sprintf("transaction %s was refused: %v", tx.ID(), err))
+		// The code only: a chaincode's message may name the patient's
+		// pseudonym, which the gateway keeps out of its logs.
+		return a.rollBack(ctx, e, fmt.Sprintf("transaction %s was refused (%s)", tx.ID(), rpccode.Name(status.Code(err))))
 	}
 	return outFailed, fmt.Errorf("%s: commit transaction %s again: %w", label, tx.ID(), err)
 }
