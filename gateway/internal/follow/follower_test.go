@@ -303,36 +303,9 @@ func TestStreamErrorsAreRetriedFromTheCheckpoint(t *testing.T) {
 // retried, and skipped with an ERROR after the last attempt, while the
 // following events are still handled.
 func TestHandlerErrorsAreRetriedThenSkipped(t *testing.T) {
-	e := newEnv(t)
-	path := filepath.Join(e.dir, "cp.json")
-	start, _, err := Start(context.Background(), path, e.height)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.registerPatient(t)
-	e.registerPatient(t)
-	var calls atomic.Int32
-	var handled atomic.Int32
-	h := HandlerFunc(func(ctx context.Context, ev ledger.Event) error {
-		if calls.Add(1) <= 3 {
-			return errors.New("synthetic failure")
-		}
-		handled.Add(1)
-		return nil
-	})
-	logs := &syncBuffer{}
-	f, err := New(e.ledger, path, start, h, WithHandleAttempts(3), WithBackoff(time.Millisecond, time.Millisecond),
-		WithLogger(slog.New(slog.NewJSONHandler(logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := run(f)
-	eventually(t, "the second event", func() bool { return handled.Load() == 1 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if c := calls.Load(); c != 4 {
-		t.Errorf("handler called %d times, want 3 for the first event and 1 for the second", c)
+	calls, logs := failingRun(t, 3, errors.New("synthetic failure"), 1)
+	if calls != 4 {
+		t.Errorf("handler called %d times, want 3 for the first event and 1 for the second", calls)
 	}
 	if errs := logs.lines(t, "ERROR"); len(errs) != 1 || errs[0]["txID"] == "" {
 		t.Errorf("ERROR lines %v, want one naming the skipped transaction", errs)
@@ -344,6 +317,23 @@ func TestHandlerErrorsAreRetriedThenSkipped(t *testing.T) {
 // which another event would be skipped, with one ERROR line, and that
 // neither the next event nor the checkpoint moves past it meanwhile.
 func TestEventsThatMustBeHandledAreNotSkipped(t *testing.T) {
+	const failures = 7 // more than WithHandleAttempts(3)
+	calls, logs := failingRun(t, failures, fmt.Errorf("synthetic store failure: %w", ErrMustHandle), 2)
+	if calls != failures+2 {
+		t.Errorf("handler called %d times, want %d: %d failures and a success for the first event, 1 for the second", calls, failures+2, failures)
+	}
+	if errs := logs.lines(t, "ERROR"); len(errs) != 1 || errs[0]["txID"] == "" {
+		t.Errorf("ERROR lines %v, want one naming the stalled transaction", errs)
+	}
+}
+
+// failingRun follows two committed events, 3 attempts an event, with a
+// handler that fails its first failures calls with fail (checking that the
+// saved checkpoint has not moved meanwhile) and then succeeds, until
+// wantHandled events succeeded. It returns the handler's calls and the
+// follower's log.
+func failingRun(t *testing.T, failures int32, fail error, wantHandled int32) (int32, *syncBuffer) {
+	t.Helper()
 	e := newEnv(t)
 	path := filepath.Join(e.dir, "cp.json")
 	start, _, err := Start(context.Background(), path, e.height)
@@ -352,20 +342,15 @@ func TestEventsThatMustBeHandledAreNotSkipped(t *testing.T) {
 	}
 	e.registerPatient(t)
 	e.registerPatient(t)
-	const failures = 7 // more than WithHandleAttempts(3)
-	var calls atomic.Int32
-	var order []string
-	var mu sync.Mutex
+	var calls, handled atomic.Int32
 	h := HandlerFunc(func(ctx context.Context, ev ledger.Event) error {
 		if calls.Add(1) <= failures {
 			if cp, _, err := ReadCheckpoint(path); err != nil || cp != start {
 				t.Errorf("checkpoint %+v (%v) while the first event fails, want %+v", cp, err, start)
 			}
-			return fmt.Errorf("synthetic store failure: %w", ErrMustHandle)
+			return fail
 		}
-		mu.Lock()
-		order = append(order, ev.TxID)
-		mu.Unlock()
+		handled.Add(1)
 		return nil
 	})
 	logs := &syncBuffer{}
@@ -375,16 +360,11 @@ func TestEventsThatMustBeHandledAreNotSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := run(f)
-	eventually(t, "both events", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 2 })
+	eventually(t, "the events handled", func() bool { return handled.Load() == wantHandled })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if c := calls.Load(); c != failures+2 {
-		t.Errorf("handler called %d times, want %d: %d failures and a success for the first event, 1 for the second", c, failures+2, failures)
-	}
-	if errs := logs.lines(t, "ERROR"); len(errs) != 1 || errs[0]["txID"] == "" {
-		t.Errorf("ERROR lines %v, want one naming the stalled transaction", errs)
-	}
+	return calls.Load(), logs
 }
 
 // TestFollowerMetrics checks the events counter and the checkpoint gauge.
