@@ -20,6 +20,7 @@ func TestDefaults(t *testing.T) {
 		"REST listens on loopback 7080":           {"listen.rest", "127.0.0.1:7080"},
 		"metrics listen on loopback 9464":         {"listen.metrics", "127.0.0.1:9464"},
 		"the ledger is embedded":                  {"ledger.backend", "embedded"},
+		"a commit is waited for 10 seconds":       {"ledger.commitTimeout", "10s"},
 		"the Fabric channel is medprov":           {"ledger.fabric.channel", "medprov"},
 		"the Fabric chaincode is medprov":         {"ledger.fabric.chaincode", "medprov"},
 		"the keyring is a file keyring":           {"store.keyring.type", "file"},

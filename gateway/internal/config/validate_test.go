@@ -192,6 +192,12 @@ func TestValidate(t *testing.T) {
 		"a PIN in place of the variable's name is refused": {
 			change: func(c *Config) { pkcs11(c); c.Store.Keyring.PKCS11.PINEnv = "1234" }, key: "store.keyring.pkcs11.pinEnv", problem: "never the PIN itself",
 		},
+		"a commit timeout under a second is refused": {
+			change: func(c *Config) { c.Ledger.CommitTimeout = 500 * time.Millisecond }, key: "ledger.commitTimeout", problem: "between 1s and 10m",
+		},
+		"a commit timeout over ten minutes is refused": {
+			change: func(c *Config) { c.Ledger.CommitTimeout = 11 * time.Minute }, key: "ledger.commitTimeout", problem: "between 1s and 10m",
+		},
 		"a zero access ticket TTL is refused": {
 			change: func(c *Config) { c.Exchange.AccessTicketTTL = 0 }, key: "exchange.accessTicketTTL", problem: "between 1s and 24h",
 		},
